@@ -1,0 +1,3 @@
+from inception_cli.cli import main
+
+main()

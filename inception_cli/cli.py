@@ -1,0 +1,193 @@
+"""The `inception` command: parsing and dispatch only.
+
+Heavy packages (torch, Lightning, wandb, matplotlib) are imported inside the command that needs
+them, so `inception --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from inception_cli.errors import InputError
+
+app = typer.Typer(
+    name="inception",
+    help="Train, evaluate and compare Inception-v3/v4 and Inception-ResNet-v1/v2.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Inspect the composed configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+T = TypeVar("T")
+
+
+def fail(message: str) -> None:
+    """Print one line to stderr and exit with status 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def guarded(work: Callable[[], T]) -> T:
+    try:
+        return work()
+    except InputError as err:
+        fail(str(err))
+        raise  # unreachable: fail() exits
+
+
+@app.command(context_settings=PASSTHROUGH)
+def train(ctx: typer.Context) -> None:
+    """Train a network. Arguments are Hydra overrides: `model=irv2 trainer.devices=8`, `-m` sweeps.
+
+    Examples:
+      inception train
+      inception train model=v4 trainer.max_epochs=10
+      inception train -m model=v3,irv1,v4,irv2 experiment=cpu_demo
+      inception train resume=runs/<id>
+    """
+    from inception_cli.config import prepare_train_argv
+
+    argv = guarded(lambda: prepare_train_argv(list(ctx.args)))
+    sys.stdout.flush()
+    # Hydra owns argv and the process: replace this one with the Hydra task module.
+    os.execv(sys.executable, [sys.executable, "-m", "inception_cli.tasks.train", *argv])
+
+
+@config_app.command("show", context_settings=PASSTHROUGH)
+def config_show(
+    ctx: typer.Context,
+    resolve: Annotated[bool, typer.Option(help="Resolve ${...} interpolations.")] = True,
+) -> None:
+    """Print the composed training config for the given overrides, without running anything."""
+    from inception_cli.config import compose_train_config, print_config
+
+    cfg = guarded(lambda: compose_train_config(list(ctx.args)))
+    print_config(cfg, resolve=resolve)
+
+
+@app.command()
+def models(
+    size: Annotated[
+        int | None, typer.Option(help="Input size for the GFLOPs column (default: each model's own).")
+    ] = None,
+) -> None:
+    """List every model: parameters, GFLOPs, input sizes and published weights."""
+    from inception_cli.tasks.models_table import print_models_table
+
+    guarded(lambda: print_models_table(size))
+
+
+@app.command(name="eval", context_settings=PASSTHROUGH)
+def evaluate(
+    ctx: typer.Context,
+    crops: Annotated[int, typer.Option(help="Crops per image: 1, 10 or 144.")] = 1,
+    data: Annotated[
+        str | None, typer.Option(help="Image folder (ImageNet layout) or data preset name.")
+    ] = None,
+    split: Annotated[str, typer.Option(help="Which split of the data to evaluate.")] = "val",
+    exclude_blacklist: Annotated[
+        Path | None, typer.Option(help="Devkit blacklist file (1-based validation indices).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Images per batch.")] = 32,
+    ema: Annotated[bool, typer.Option(help="Use the EMA weights of a run.")] = True,
+    output: Annotated[Path | None, typer.Option(help="Where to write the JSON result.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Evaluate only the first N images.")] = None,
+) -> None:
+    """Evaluate runs or published weights; several form an ensemble.
+
+    Each argument is a run directory, or `model=<name> weights=timm:<tag>` for published weights.
+    With none, the most recent finished run under ./runs is used.
+    """
+    from inception_cli.tasks.evaluate import run_eval
+
+    guarded(
+        lambda: run_eval(
+            list(ctx.args),
+            crops=crops,
+            data=data,
+            split=split,
+            exclude_blacklist=exclude_blacklist,
+            batch_size=batch_size,
+            ema=ema,
+            output=output,
+            limit=limit,
+        )
+    )
+
+
+@app.command()
+def compare(
+    run_dirs: Annotated[list[Path] | None, typer.Argument(help="Run directories (runs/*).")] = None,
+    metric: Annotated[str, typer.Option(help="top1, top5 or both.")] = "both",
+    x: Annotated[str, typer.Option(help="X axis: epoch, hours or step.")] = "epoch",
+    group_by: Annotated[
+        str | None, typer.Option(help="Group runs (seeds) by this key, e.g. model.")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Error (%) whose first crossing is reported.")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Folder for the figures.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, md, csv or json.")] = "table",
+) -> None:
+    """Compare the convergence of runs: Figs 25/26 curves and a Table 2 style table."""
+    from inception_cli.tasks.compare import run_compare
+
+    guarded(
+        lambda: run_compare(
+            run_dirs or [],
+            metric=metric,
+            x=x,
+            group_by=group_by,
+            threshold=threshold,
+            output=output,
+            fmt=fmt,
+        )
+    )
+
+
+@app.command(context_settings=PASSTHROUGH)
+def bench(
+    ctx: typer.Context,
+    mode: Annotated[str, typer.Option(help="train, eval, data or all.")] = "train",
+    batch_size: Annotated[int, typer.Option(help="Images per step.")] = 8,
+    size: Annotated[int | None, typer.Option(help="Input size (default: the model's).")] = None,
+    precision: Annotated[str, typer.Option(help="32, bf16-mixed or 16-mixed.")] = "32",
+    channels_last: Annotated[bool, typer.Option(help="NHWC memory format.")] = False,
+    compile: Annotated[bool, typer.Option(help="torch.compile the model.")] = False,
+    vs: Annotated[str | None, typer.Option(help="Reference implementation: timm.")] = None,
+    repeats: Annotated[int, typer.Option(help="Timed repeats (pairs with --vs).")] = 5,
+    output: Annotated[Path | None, typer.Option(help="Where to write the JSON figures.")] = None,
+) -> None:
+    """Measure training / evaluation / data throughput, optionally against timm."""
+    from inception_cli.tasks.bench import run_bench
+
+    options: dict[str, Any] = dict(
+        mode=mode,
+        batch_size=batch_size,
+        size=size,
+        precision=precision,
+        channels_last=channels_last,
+        compile=compile,
+        vs=vs,
+        repeats=repeats,
+        output=output,
+    )
+    guarded(lambda: run_bench(list(ctx.args), **options))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
