@@ -1,0 +1,305 @@
+"""Finding, composing and checking the Hydra configs (hydra and omegaconf only: no torch here)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import time
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from inception_cli.errors import InputError
+
+TRAIN_CONFIG = "train"
+MULTIRUN_FLAGS = ("-m", "--multirun")
+
+
+def config_dir() -> Path:
+    """conf/ inside an installed wheel, or the repository's conf/ in a source checkout."""
+    package_dir = Path(__file__).resolve().parent
+    for candidate in (package_dir / "conf", package_dir.parent / "conf"):
+        if (candidate / f"{TRAIN_CONFIG}.yaml").is_file():
+            return candidate
+    raise RuntimeError(f"no conf/{TRAIN_CONFIG}.yaml next to {package_dir}: broken installation")
+
+
+@cache
+def run_id(model_name: str) -> str:
+    """Run directory name shared by every rank of one run.
+
+    Ranks that an outside launcher starts (torchrun, SLURM) each compose the config: a timestamp
+    alone would give each its own directory, so an id from the environment wins when there is one.
+    """
+    explicit = os.environ.get("INCEPTION_RUN_ID")
+    if explicit:
+        return explicit
+    slurm_job = os.environ.get("SLURM_JOB_ID")
+    if slurm_job:
+        return f"slurm-{slurm_job}_{model_name}"
+    rdzv = os.environ.get("TORCHELASTIC_RUN_ID")
+    if rdzv and rdzv != "none":
+        return f"{rdzv}_{model_name}"
+    return f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{model_name}"
+
+
+def wandb_offline() -> bool:
+    """Offline unless the user asked for online mode or has logged in (an API key is known)."""
+    mode = os.environ.get("WANDB_MODE", "").lower()
+    if mode in ("online", "run"):
+        return False
+    if mode in ("offline", "dryrun", "disabled"):
+        return True
+    if os.environ.get("WANDB_API_KEY"):
+        return False
+    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+    try:
+        return "api.wandb.ai" not in netrc.read_text()
+    except OSError:
+        return True
+
+
+def register_resolvers() -> None:
+    for name, resolver in (("run_id", run_id), ("wandb_offline", wandb_offline)):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)
+
+
+def group_options(group: str) -> list[str]:
+    folder = config_dir() / group
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def config_groups() -> list[str]:
+    return sorted(p.name for p in config_dir().iterdir() if p.is_dir() and p.name != "hydra")
+
+
+def compose_train_config(overrides: Sequence[str] = (), *, check: bool = True) -> DictConfig:
+    """The training config for these overrides, with `hydra:` interpolations resolvable."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+
+    register_resolvers()
+    overrides = list(overrides)
+    if check:
+        check_overrides(overrides)
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        try:
+            cfg = compose(TRAIN_CONFIG, overrides=overrides, return_hydra_config=True)
+        except Exception as err:
+            raise InputError(explain_compose_error(err, overrides)) from None
+    # `${hydra:runtime.output_dir}` needs a HydraConfig even when nothing runs.
+    OmegaConf.set_readonly(cfg.hydra, False)
+    cfg.hydra.runtime.output_dir = str(Path(cfg.hydra.run.dir).absolute())
+    HydraConfig.instance().set_config(cfg)
+    with_hydra = cfg
+    cfg = OmegaConf.masked_copy(with_hydra, [k for k in with_hydra if k != "hydra"])
+    return cfg
+
+
+def check_overrides(overrides: Sequence[str]) -> None:
+    """Turn the usual override mistakes into one line that says what to do."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except Exception as err:
+        raise InputError(f"cannot parse overrides {' '.join(overrides)!r}: {first_line(err)}") from None
+    groups = config_groups()
+    selections = [o for o in parsed if o.key_or_group in groups and not o.is_delete()]
+    for override in selections:
+        for value in _values_of(override):
+            if value is not None and str(value) not in group_options(override.key_or_group):
+                options = ", ".join(group_options(override.key_or_group))
+                raise InputError(f"unknown {override.key_or_group} {value!r}; choose one of: {options}")
+    defaults = _compose_plain(_first_of_each_sweep([o.input_line for o in selections]))
+    for override in parsed:
+        key = override.key_or_group
+        if key in groups or key.split(".")[0] == "hydra" or override.is_delete():
+            continue
+        if override.is_add() or override.is_force_add():
+            continue
+        if not _has_key(defaults, key):
+            raise InputError(_unknown_key_message(defaults, key))
+        current = OmegaConf.select(defaults, key, throw_on_missing=False)
+        for value in _values_of(override):
+            _check_type(key, current, value)
+
+
+def _has_key(cfg: DictConfig, key: str) -> bool:
+    parent_key, _, leaf = key.rpartition(".")
+    parent = OmegaConf.select(cfg, parent_key, throw_on_missing=False) if parent_key else cfg
+    return isinstance(parent, DictConfig) and leaf in list(parent.keys())
+
+
+def _compose_plain(overrides: list[str]) -> DictConfig:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        try:
+            return compose(TRAIN_CONFIG, overrides=overrides)
+        except Exception as err:
+            raise InputError(explain_compose_error(err, overrides)) from None
+
+
+def _values_of(override: Any) -> list[Any]:
+    if override.is_sweep_override():
+        return list(override.sweep_iterator())
+    return [override.value()]
+
+
+def _unknown_key_message(cfg: DictConfig, key: str) -> str:
+    parent_key, _, leaf = key.rpartition(".")
+    parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
+    if not isinstance(parent, DictConfig):
+        return f"unknown config key {key!r}: {parent_key!r} has no sub-keys"
+    known = [str(k) for k in parent]
+    close = difflib.get_close_matches(leaf, known, n=1)
+    prefix = f"{parent_key}." if parent_key else ""
+    hint = f"did you mean {prefix}{close[0]}?" if close else f"known keys: {', '.join(known)}"
+    return f"unknown config key {key!r}; {hint} (use +{key}=... to add a new key)"
+
+
+def _check_type(key: str, current: Any, value: Any) -> None:
+    if value is None or current is None:
+        return
+    expected: tuple[type, ...] | None = None
+    if isinstance(current, bool):
+        expected, name = (bool,), "true or false"
+    elif isinstance(current, int):
+        expected, name = (int,), "an integer"
+    elif isinstance(current, float):
+        expected, name = (int, float), "a number"
+    if expected is None:
+        return
+    if isinstance(value, bool) and bool not in expected:
+        ok = False
+    else:
+        ok = isinstance(value, expected)
+    if not ok:
+        raise InputError(f"{key} expects {name}, got {value!r}")
+
+
+def explain_compose_error(err: Exception, overrides: Sequence[str]) -> str:
+    message = first_line(err)
+    cause = err.__cause__
+    if cause is not None and "struct" in str(cause):
+        message = first_line(cause)
+    return f"{message} (overrides: {' '.join(overrides) or 'none'})"
+
+
+def first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def load_run_config(run_dir: Path) -> DictConfig:
+    """The saved, resolved config of a run directory."""
+    path = run_dir / ".hydra" / "config.yaml"
+    if not path.is_file():
+        raise InputError(
+            f"{run_dir} is not a run directory (no .hydra/config.yaml); "
+            "pass a directory made by `inception train`, e.g. runs/<id>"
+        )
+    cfg = OmegaConf.load(path)
+    assert isinstance(cfg, DictConfig)
+    return cfg
+
+
+def prepare_train_argv(args: list[str]) -> list[str]:
+    """Check `inception train` arguments and return the argv for the Hydra task module."""
+    multirun = any(a in MULTIRUN_FLAGS for a in args)
+    overrides = [a for a in args if a not in MULTIRUN_FLAGS]
+    flags = [a for a in overrides if a.startswith("-")]
+    if flags:
+        raise InputError(
+            f"unknown option {flags[0]!r}; `inception train` takes Hydra overrides "
+            "(key=value, +key=value, ~key) and -m/--multirun"
+        )
+    resume = [o for o in overrides if o.startswith("resume=")]
+    if resume:
+        if multirun:
+            raise InputError("resume= continues one run; drop -m/--multirun")
+        return _resume_argv(resume[-1].partition("=")[2], [o for o in overrides if o not in resume])
+
+    check_overrides(overrides)
+    cfg = compose_train_config(_first_of_each_sweep(overrides), check=False)
+    if multirun and _is_distributed(cfg):
+        raise InputError(
+            "-m/--multirun with several devices hangs Lightning's DDP launcher; run each "
+            "configuration on its own, or sweep with trainer.devices=1"
+        )
+    check_data(cfg)
+    return (["--multirun"] if multirun else []) + overrides
+
+
+def _first_of_each_sweep(overrides: list[str]) -> list[str]:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    result = []
+    for override in parsed:
+        if override.is_sweep_override():
+            first = _values_of(override)[0]
+            prefix = "+" if override.is_add() else ""
+            result.append(f"{prefix}{override.key_or_group}={first}")
+        else:
+            result.append(override.input_line)
+    return result
+
+
+def _is_distributed(cfg: DictConfig) -> bool:
+    devices = cfg.trainer.get("devices", 1)
+    many = isinstance(devices, int) and devices > 1 or str(devices) in ("-1", "auto")
+    many = many or (isinstance(devices, (list, tuple)) or OmegaConf.is_list(devices)) and len(devices) > 1
+    return bool(many) or int(cfg.trainer.get("num_nodes", 1) or 1) > 1
+
+
+def check_data(cfg: DictConfig) -> None:
+    data = cfg.data
+    if data.name != "imagenet":
+        return
+    root = OmegaConf.select(data, "root", throw_on_missing=False)
+    if root is None or OmegaConf.is_missing(data, "root"):
+        raise InputError("data=imagenet needs data.root=/path/to/imagenet (with train/ and val/)")
+    root_path = Path(str(root)).expanduser()
+    for split in ("train", "val"):
+        folder = root_path / split
+        if not folder.is_dir() or not any(folder.iterdir()):
+            raise InputError(
+                f"{folder} is missing or empty; data.root must hold train/<class>/*.JPEG "
+                "and val/<class>/*.JPEG"
+            )
+
+
+def _resume_argv(target: str, extra: list[str]) -> list[str]:
+    run_dir = Path(target).expanduser().absolute()
+    load_run_config(run_dir)
+    if not (run_dir / "checkpoints" / "last.ckpt").is_file():
+        raise InputError(
+            f"{run_dir} has no checkpoints/last.ckpt to resume from; start a new run instead"
+        )
+    return [
+        f"--config-path={run_dir / '.hydra'}",
+        "--config-name=config",
+        f"hydra.run.dir={run_dir}",
+        "hydra.output_subdir=null",
+        "hydra.job.chdir=false",
+        f"resume={run_dir}",
+        *extra,
+    ]
+
+
+def print_config(cfg: DictConfig, *, resolve: bool = True) -> None:
+    from rich.console import Console
+    from rich.syntax import Syntax
+
+    text = OmegaConf.to_yaml(cfg, resolve=resolve)
+    Console().print(Syntax(text, "yaml", theme="ansi_dark", background_color="default"))

@@ -1,0 +1,92 @@
+"""metrics.csv with a fixed column order, appended to (never rewritten) when a run resumes."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch.loggers.logger import Logger
+from lightning.pytorch.utilities import rank_zero_only
+
+from inception_cli.runs import METRIC_COLUMNS, METRICS
+
+
+class RunCSVLogger(Logger):
+    """Writes `<save_dir>/metrics.csv`: one row per logging call, rank 0 only.
+
+    Columns are METRIC_COLUMNS followed by any other metric in the order first seen; a run that
+    resumes appends to the file it finds.
+    """
+
+    def __init__(self, save_dir: str | Path) -> None:
+        super().__init__()
+        self._save_dir = Path(save_dir)
+        self.path = self._save_dir / METRICS
+        self._columns: list[str] = list(METRIC_COLUMNS)
+        self._header_read = False
+
+    @property
+    def name(self) -> str:
+        return "csv"
+
+    @property
+    def version(self) -> str:
+        return ""
+
+    @property
+    def save_dir(self) -> str:
+        return str(self._save_dir)
+
+    @property
+    def log_dir(self) -> str:
+        return str(self._save_dir)
+
+    @rank_zero_only
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        """The config is in .hydra/config.yaml already."""
+
+    @rank_zero_only
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        row = {key: _plain(value) for key, value in metrics.items()}
+        if step is not None:
+            row["step"] = step
+        self._read_existing_header()
+        new = [key for key in row if key not in self._columns]
+        if new:
+            self._columns.extend(new)
+            if self.path.exists():
+                self._rewrite_with_columns()
+        write_header = not self.path.exists()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=self._columns)
+            if write_header:
+                writer.writeheader()
+            writer.writerow(row)
+
+    def _read_existing_header(self) -> None:
+        if self._header_read:
+            return
+        self._header_read = True
+        if self.path.exists():
+            with self.path.open(newline="") as handle:
+                header = next(csv.reader(handle), [])
+            self._columns = header + [c for c in self._columns if c not in header]
+
+    def _rewrite_with_columns(self) -> None:
+        with self.path.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        with tmp.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=self._columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        tmp.replace(self.path)
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    return value

@@ -1,0 +1,140 @@
+"""One LightningModule for every architecture: the paper's loss, metrics and weight averaging."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+from torchmetrics import MeanMetric
+from torchmetrics.classification import MulticlassAccuracy
+
+from inception_cli.lit.ema import ema_decay, update_ema
+
+OptimizerFactory = Callable[..., Optimizer]
+SchedulerFactory = Callable[..., LRScheduler]
+
+
+class InceptionClassifier(pl.LightningModule):
+    """Trains any network of the registry.
+
+    Loss: cross-entropy with label smoothing, plus `aux_weight` x the auxiliary classifier's loss
+    when the model returns one. Validation runs the exponential moving average of the weights
+    (`ema_model`) when `ema_decay` is set. Errors are logged in percent, reduced over all ranks.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        *,
+        label_smoothing: float = 0.1,
+        aux_weight: float = 0.4,
+        ema_decay: float | None = 0.9999,
+        channels_last: bool = False,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.aux_weight = aux_weight
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.ema_decay = ema_decay
+        self.ema_model: nn.Module | None = None
+        if ema_decay is not None:
+            self.ema_model = copy.deepcopy(model).requires_grad_(False)
+        self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
+
+        num_classes = int(model.num_classes)
+        self.val_top1 = MulticlassAccuracy(num_classes, top_k=1, average="micro")
+        self.val_top5 = MulticlassAccuracy(num_classes, top_k=min(5, num_classes), average="micro")
+        self.val_loss = MeanMetric()
+        self.elapsed_before_s = 0.0  # wall time of earlier sessions of a resumed run
+        self._session_start: float | None = None
+
+    # -- training ------------------------------------------------------------------------------
+    def on_fit_start(self) -> None:
+        self._session_start = time.monotonic()
+        if self.memory_format is torch.channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    def elapsed_s(self) -> float:
+        if self._session_start is None:
+            return self.elapsed_before_s
+        return self.elapsed_before_s + time.monotonic() - self._session_start
+
+    def forward(self, x: torch.Tensor) -> Any:
+        return self.model(x.contiguous(memory_format=self.memory_format))
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        images, labels = batch
+        output = self(images)
+        logits, aux_logits = output if isinstance(output, tuple) else (output, None)
+        loss = self.criterion(logits, labels)
+        if aux_logits is not None:
+            loss = loss + self.aux_weight * self.criterion(aux_logits, labels)
+        top1_error = 100.0 * (logits.argmax(dim=1) != labels).float().mean()
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/top1_error", top1_error)
+        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"])
+        self.log("time/elapsed_s", self.elapsed_s())
+        return loss
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.ema_model is not None and self.ema_decay is not None:
+            update_ema(self.ema_model, self.model, ema_decay(self.ema_decay, int(self.ema_updates)))
+            self.ema_updates += 1
+
+    # -- validation ----------------------------------------------------------------------------
+    def evaluation_model(self) -> nn.Module:
+        return self.ema_model if self.ema_model is not None else self.model
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        images, labels = batch
+        logits = self.evaluation_model()(images.contiguous(memory_format=self.memory_format))
+        self.val_loss.update(self.criterion(logits, labels), weight=labels.numel())
+        self.val_top1.update(logits, labels)
+        self.val_top5.update(logits, labels)
+
+    def on_validation_epoch_end(self) -> None:
+        # compute() reduces over every rank, so each rank logs the same global value.
+        self.log("val/loss", self.val_loss.compute())
+        self.log("val/top1_error", 100.0 * (1.0 - self.val_top1.compute()), prog_bar=True)
+        self.log("val/top5_error", 100.0 * (1.0 - self.val_top5.compute()))
+        self.log("time/elapsed_s", self.elapsed_s())
+        for metric in (self.val_loss, self.val_top1, self.val_top5):
+            metric.reset()
+
+    # -- optimisation --------------------------------------------------------------------------
+    def configure_optimizers(self) -> Any:
+        decay, no_decay = [], []
+        for param in self.model.parameters():
+            if param.requires_grad:
+                # TF-slim regularises only convolution and linear weights, not BN or biases.
+                (decay if param.ndim > 1 else no_decay).append(param)
+        optimizer = self.optimizer_factory([{"params": decay}, {"params": no_decay, "weight_decay": 0.0}])
+        if self.scheduler_factory is None:
+            return optimizer
+        total_steps = max(1, int(self.trainer.estimated_stepping_batches))
+        max_epochs = self.trainer.max_epochs or 0
+        steps_per_epoch = math.ceil(total_steps / max_epochs) if max_epochs > 0 else total_steps
+        scheduler = self.scheduler_factory(
+            optimizer, steps_per_epoch=steps_per_epoch, total_steps=total_steps
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["elapsed_s"] = self.elapsed_s()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.elapsed_before_s = float(checkpoint.get("elapsed_s", 0.0))
