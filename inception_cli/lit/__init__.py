@@ -1,0 +1,1 @@
+"""Lightning wrappers: one LightningModule for every architecture, and the LightningDataModule."""
