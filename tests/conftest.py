@@ -1,0 +1,44 @@
+"""Shared test set-up: one torch thread per process (the suite runs on small shared CPUs, where
+several OpenMP threads per process fight over the cores and make tiny networks far slower)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+try:
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover - torch is a dependency
+    pass
+
+
+def run_inception(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the installed CLI the way a user does, in `cwd`."""
+    return subprocess.run(
+        [sys.executable, "-m", "inception_cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"},
+    )
+
+
+@pytest.fixture
+def inception(tmp_path: Path):
+    """`inception(*args)` runs the CLI in a fresh directory and returns the finished process."""
+
+    def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return run_inception(list(args), tmp_path, timeout=timeout)
+
+    return run

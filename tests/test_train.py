@@ -1,0 +1,222 @@
+"""Training end to end: run directories, metrics, DDP, multirun sweeps, resume after SIGKILL."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from inception_cli.config import compose_train_config, group_options
+from inception_cli.runs import METRIC_COLUMNS
+from inception_cli.tasks.train import train
+
+TINY = [
+    "data=synthetic",
+    "data.num_train=16",
+    "data.num_val=8",
+    "data.batch_size=4",
+    "data.input_size=75",
+    "model.width=0.1",
+    "trainer.max_epochs=1",
+    "trainer.log_every_n_steps=1",
+    "callbacks.progress_bar=none",
+]
+
+
+def read_rows(run_dir: Path) -> list[dict[str, str]]:
+    with (run_dir / "metrics.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def only_run_dir(root: Path) -> Path:
+    runs = [p for p in root.iterdir() if p.is_dir()]
+    assert len(runs) == 1, f"expected exactly one run directory, found {runs}"
+    return runs[0]
+
+
+@pytest.mark.parametrize("experiment", group_options("experiment"))
+def test_every_experiment_preset_runs_one_step(experiment: str, tmp_path: Path) -> None:
+    cfg = compose_train_config(
+        [
+            f"experiment={experiment}",
+            *TINY,
+            "trainer=cpu",
+            "logger=csv",
+            "trainer.max_steps=1",
+            "trainer.limit_val_batches=1",
+            f"paths.runs_dir={tmp_path}",
+        ]
+    )
+    run_dir = tmp_path / "run"
+    summary = train(cfg, run_dir)
+    assert summary["status"] == "finished"
+    assert summary["steps"] == 1
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_train_leaves_a_complete_run_directory(inception, tmp_path: Path) -> None:
+    result = inception("train", *TINY, "trainer.max_epochs=2", "model=v3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = only_run_dir(tmp_path / "runs")
+    for name in (".hydra/config.yaml", ".hydra/overrides.yaml", "metrics.csv", "summary.json"):
+        assert (run_dir / name).is_file(), name
+    for name in ("last.ckpt", "best.ckpt"):
+        assert (run_dir / "checkpoints" / name).is_file(), name
+
+    saved = (run_dir / ".hydra" / "config.yaml").read_text()
+    assert "${" not in saved, "the saved config must be resolved"
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "finished"
+    assert summary["model"] == "v3" and summary["residual"] is False
+    assert summary["epochs"] == 2 and summary["steps"] == 8
+    assert summary["params"] > 0 and summary["wall_time_s"] > 0
+    assert 0 <= summary["best_val_top1_error"] <= 100
+
+    rows = read_rows(run_dir)
+    assert list(rows[0].keys())[: len(METRIC_COLUMNS)] == list(METRIC_COLUMNS)
+    val_rows = [r for r in rows if r["val/top1_error"]]
+    train_rows = [r for r in rows if r["train/loss"]]
+    assert [int(r["epoch"]) for r in val_rows] == [0, 1]
+    assert len(train_rows) == 8 and all(r["lr"] and r["time/elapsed_s"] for r in train_rows)
+    assert float(val_rows[-1]["val/top1_error"]) == pytest.approx(summary["final_val_top1_error"], abs=1e-3)
+
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    keys = checkpoint["state_dict"].keys()
+    assert any(k.startswith("model.") for k in keys) and any(k.startswith("ema_model.") for k in keys)
+    assert "Training run" in result.stdout  # the rich summary table
+
+
+def test_ddp_on_two_cpu_processes_shares_one_run_and_reduces_errors(inception, tmp_path: Path) -> None:
+    result = inception(
+        "train",
+        *TINY,
+        "model=irv2",
+        "data.num_val=12",
+        "data.batch_size=2",
+        "trainer.devices=2",
+        "trainer.accelerator=cpu",
+        "trainer.strategy=ddp",
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = only_run_dir(tmp_path / "runs")
+    rows = read_rows(run_dir)
+    steps = [int(r["step"]) for r in rows if r["train/loss"]]
+    assert steps == sorted(set(steps)), "each step is logged once, by rank 0 only"
+    assert len(steps) == 16 // (2 * 2)
+
+    # The logged error must be that of the whole validation set, not of one rank's half.
+    from omegaconf import OmegaConf
+
+    from inception_cli.data import build_dataset
+    from inception_cli.models import create_model
+
+    cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    model = create_model(**OmegaConf.to_container(cfg.model)).eval()
+    state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    model.load_state_dict(
+        {k.removeprefix("ema_model."): v for k, v in state["state_dict"].items() if k.startswith("ema_model.")}
+    )
+    dataset = build_dataset(cfg.data, "val")
+    images = torch.stack([dataset[i][0] for i in range(len(dataset))])
+    labels = torch.tensor([int(dataset[i][1]) for i in range(len(dataset))])
+    with torch.no_grad():
+        wrong = (model(images).argmax(1) != labels).float().mean().item() * 100
+    logged = float([r for r in rows if r["val/top1_error"]][-1]["val/top1_error"])
+    assert logged == pytest.approx(wrong, abs=1e-3)
+
+
+def test_multirun_gives_one_run_directory_per_model(inception, tmp_path: Path) -> None:
+    result = inception(
+        "train",
+        "-m",
+        "model=v3,irv1,v4,irv2",
+        "experiment=cpu_demo",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=1",
+        "trainer.limit_val_batches=1",
+        "data.batch_size=4",
+        "callbacks.progress_bar=none",
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = only_run_dir(tmp_path / "runs")
+    runs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert [p.name for p in runs] == ["0_v3", "1_irv1", "2_v4", "3_irv2"]
+    for run, model in zip(runs, ["v3", "irv1", "v4", "irv2"], strict=True):
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["model"] == model and summary["status"] == "finished"
+
+
+def test_resume_after_sigkill_continues_the_same_run(tmp_path: Path) -> None:
+    args = [
+        *TINY,
+        "data.num_train=96",
+        "data.batch_size=2",  # 48 steps per epoch
+        "trainer.max_epochs=2",
+        "callbacks.checkpoint_every_n_train_steps=5",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "inception_cli", "train", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    runs_root = tmp_path / "runs"
+    deadline = time.monotonic() + 240
+    run_dir = None
+    while time.monotonic() < deadline and process.poll() is None:
+        found = list(runs_root.glob("*/checkpoints/last.ckpt")) if runs_root.exists() else []
+        if found:
+            run_dir = found[0].parents[1]
+            if len(read_rows(run_dir)) >= 12:  # mid first epoch, after two checkpoints
+                break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert run_dir is not None, "the run wrote no checkpoint before the deadline"
+
+    before = read_rows(run_dir)
+    summary_before = json.loads((run_dir / "summary.json").read_text())
+    assert summary_before["status"] == "running"
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    saved_step = checkpoint["global_step"]
+    assert 0 < saved_step < 48, "killed mid-epoch"
+
+    result = subprocess.run(
+        [sys.executable, "-m", "inception_cli", "train", f"resume={run_dir}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [p for p in runs_root.iterdir()] == [run_dir], "resume must not start a new run"
+
+    after = read_rows(run_dir)
+    kept = [r for r in before if int(r["step"]) < saved_step]
+    assert after[: len(kept)] == kept, "rows logged before the checkpoint are kept as they were"
+    steps = [int(r["step"]) for r in after if r["train/loss"]]
+    assert steps == list(range(96)), "every step logged once, none lost, none twice"
+    assert [int(r["epoch"]) for r in after if r["val/top1_error"]] == [0, 1]
+    replayed = list(run_dir.glob("metrics.replayed-*.csv"))
+    assert len(before) == len(kept) or replayed, "rows after the checkpoint are set aside, not lost"
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["epochs"] == 2 and summary["steps"] == 96
+    assert summary["started_at"] == summary_before["started_at"]
+    assert summary["wall_time_s"] > summary_before["wall_time_s"]
+    times = [float(r["time/elapsed_s"]) for r in after if r["train/loss"]]
+    assert times[-1] > times[0]
