@@ -1,7 +1,7 @@
 """The networks of the paper, one file per family, behind a small registry.
 
-    from inception_cli.models import create_model, list_models
-    model = create_model("irv2", num_classes=10, width=0.25)
+from inception_cli.models import create_model, list_models
+model = create_model("irv2", num_classes=10, width=0.25)
 """
 
 from __future__ import annotations
@@ -10,7 +10,12 @@ from typing import Any
 
 from torch import nn
 
-from inception_cli.models import inception_resnet_v1, inception_resnet_v2, inception_v3, inception_v4  # noqa: F401  (registers)
+from inception_cli.models import (  # noqa: F401  (registers)
+    inception_resnet_v1,
+    inception_resnet_v2,
+    inception_v3,
+    inception_v4,
+)
 from inception_cli.models.pretrained import convert_timm_state_dict, load_pretrained
 from inception_cli.models.registry import ModelInfo, list_models, model_info
 

@@ -26,7 +26,9 @@ class BasicConv2d(nn.Module):
         padding: int | tuple[int, int] = 0,
     ) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(in_chs, out_chs, kernel_size, stride=stride, padding=padding, bias=False)
+        self.conv = nn.Conv2d(
+            in_chs, out_chs, kernel_size, stride=stride, padding=padding, bias=False
+        )
         self.bn = nn.BatchNorm2d(out_chs, eps=1e-3)
         self.relu = nn.ReLU(inplace=True)
 

@@ -1,0 +1,309 @@
+"""Inception-ResNet-v1 (Szegedy et al., 2016, Figs 14, 10, 7, 11, 12, 13, 15).
+
+The cheaper residual network of the paper, drawn exactly as printed: the stem of Fig 14
+(299x299x3 → 35x35x256), five Inception-ResNet-A blocks (Fig 10), Reduction-A (Fig 7 with
+k, l, m, n = 192, 192, 256, 384 from Table 1), ten Inception-ResNet-B blocks (Fig 11),
+Reduction-B (Fig 12), five Inception-ResNet-C blocks (Fig 13), then average pooling, dropout
+(keep 0.8) and the classifier (Fig 15).
+
+Every residual block ends in a 1x1 convolution with bias and without BatchNorm or activation
+that maps the concatenated branches back to the block's input channels; its output is scaled
+before the addition (Fig 20): `out = ReLU(x + scale * branch)`.
+
+The two reduction blocks are parameterised by their filter counts, so Inception-ResNet-v2
+(`inception_resnet_v2.py`) builds its own from the same classes. No published weights exist for
+this network; module names follow the TF-slim style of the v2 port (`conv2d_1a`, ...).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from inception_cli.errors import InputError
+from inception_cli.models.layers import BasicConv2d, scaled
+from inception_cli.models.registry import ModelInfo, register_model
+
+__all__ = [
+    "InceptionResNetV1",
+    "ReductionA",
+    "ReductionB",
+    "inception_resnet_v1",
+    "stage_scales",
+]
+
+# Fig 20: the paper scales residuals by "between 0.1 and 0.3"; these are the values of the
+# released Inception-ResNet-v2 (stages A, B, C), used as the default for every residual network.
+DEFAULT_RESIDUAL_SCALE = (0.17, 0.10, 0.20)
+
+ResidualScale = float | Sequence[float]
+
+
+def stage_scales(residual_scale: ResidualScale) -> tuple[float, float, float]:
+    """One residual scale (Fig 20) per stage A, B, C, from one float or three."""
+    try:
+        if isinstance(residual_scale, int | float):
+            scales = [float(residual_scale)] * 3
+        elif isinstance(residual_scale, str):
+            raise TypeError
+        else:
+            scales = [float(s) for s in residual_scale]
+    except (TypeError, ValueError):
+        raise InputError(
+            f"residual_scale must be one number or three (stages A, B, C), got "
+            f"{residual_scale!r}; pass e.g. 0.1 or [0.17, 0.10, 0.20]"
+        ) from None
+    if len(scales) != 3:
+        raise InputError(
+            f"residual_scale must be one number or three (stages A, B, C), got {len(scales)} "
+            f"values {scales}; pass e.g. 0.1 or [0.17, 0.10, 0.20]"
+        )
+    for s in scales:
+        if not math.isfinite(s) or s <= 0:
+            raise InputError(
+                f"residual_scale must be positive, got {s}; the paper uses 0.1 to 0.3 (Fig 20)"
+            )
+    return scales[0], scales[1], scales[2]
+
+
+def check_width(width: float) -> None:
+    if not math.isfinite(width) or width <= 0:
+        raise InputError(f"width must be a positive number, got {width}; 1.0 is the paper's size")
+
+
+class InceptionResNetA(nn.Module):
+    """Inception-ResNet-A, the 35x35 block of Inception-ResNet-v1 (Fig 10):
+    1x1 32 ‖ 1x1 32 → 3x3 32 ‖ 1x1 32 → 3x3 32 → 3x3 32, then a linear 1x1 back to the input
+    channels (256 at width 1), scaled (Fig 20), added to the input, ReLU."""
+
+    def __init__(self, in_chs: int, scale: float, width: float) -> None:
+        super().__init__()
+        self.scale = scale
+        c32 = scaled(32, width)
+        self.branch0 = BasicConv2d(in_chs, c32, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_chs, c32, 1),
+            BasicConv2d(c32, c32, 3, padding=1),
+        )
+        self.branch2 = nn.Sequential(
+            BasicConv2d(in_chs, c32, 1),
+            BasicConv2d(c32, c32, 3, padding=1),
+            BasicConv2d(c32, c32, 3, padding=1),
+        )
+        self.conv2d = nn.Conv2d(3 * c32, in_chs, 1)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = torch.cat((self.branch0(x), self.branch1(x), self.branch2(x)), 1)
+        return self.relu(x + self.scale * self.conv2d(branches))
+
+
+class InceptionResNetB(nn.Module):
+    """Inception-ResNet-B, the 17x17 block of Inception-ResNet-v1 (Fig 11):
+    1x1 128 ‖ 1x1 128 → 1x7 128 → 7x1 128, then a linear 1x1 back to the input channels
+    (896 at width 1), scaled (Fig 20), added to the input, ReLU."""
+
+    def __init__(self, in_chs: int, scale: float, width: float) -> None:
+        super().__init__()
+        self.scale = scale
+        c128 = scaled(128, width)
+        self.branch0 = BasicConv2d(in_chs, c128, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_chs, c128, 1),
+            BasicConv2d(c128, c128, (1, 7), padding=(0, 3)),
+            BasicConv2d(c128, c128, (7, 1), padding=(3, 0)),
+        )
+        self.conv2d = nn.Conv2d(2 * c128, in_chs, 1)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = torch.cat((self.branch0(x), self.branch1(x)), 1)
+        return self.relu(x + self.scale * self.conv2d(branches))
+
+
+class InceptionResNetC(nn.Module):
+    """Inception-ResNet-C, the 8x8 block of Inception-ResNet-v1 (Fig 13):
+    1x1 192 ‖ 1x1 192 → 1x3 192 → 3x1 192, then a linear 1x1 back to the input channels
+    (1792 at width 1), scaled (Fig 20), added to the input, ReLU."""
+
+    def __init__(self, in_chs: int, scale: float, width: float) -> None:
+        super().__init__()
+        self.scale = scale
+        c192 = scaled(192, width)
+        self.branch0 = BasicConv2d(in_chs, c192, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_chs, c192, 1),
+            BasicConv2d(c192, c192, (1, 3), padding=(0, 1)),
+            BasicConv2d(c192, c192, (3, 1), padding=(1, 0)),
+        )
+        self.conv2d = nn.Conv2d(2 * c192, in_chs, 1)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = torch.cat((self.branch0(x), self.branch1(x)), 1)
+        return self.relu(x + self.scale * self.conv2d(branches))
+
+
+class ReductionA(nn.Module):
+    """Reduction-A, 35x35 → 17x17 (Fig 7), with the filter counts k, l, m, n of Table 1:
+    3x3 n s2 ‖ 1x1 k → 3x3 l → 3x3 m s2 ‖ 3x3 max pool s2 (strided layers valid).
+
+    Inception-v4 uses (192, 224, 256, 384), Inception-ResNet-v1 (192, 192, 256, 384) and
+    Inception-ResNet-v2 (256, 256, 384, 384), where TF-slim calls it Mixed_6a.
+    """
+
+    def __init__(
+        self,
+        in_chs: int,
+        k: int,
+        l: int,  # noqa: E741  (the paper's name, Table 1)
+        m: int,
+        n: int,
+        width: float,
+    ) -> None:
+        super().__init__()
+        k, l, m, n = (scaled(c, width) for c in (k, l, m, n))  # noqa: E741
+        self.branch0 = BasicConv2d(in_chs, n, 3, stride=2)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_chs, k, 1),
+            BasicConv2d(k, l, 3, padding=1),
+            BasicConv2d(l, m, 3, stride=2),
+        )
+        self.branch2 = nn.MaxPool2d(3, stride=2)
+        self.out_chs = n + m + in_chs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x)), 1)
+
+
+class ReductionB(nn.Module):
+    """Reduction-B of the residual networks, 17x17 → 8x8 (Figs 12 and 18):
+    1x1 256 → 3x3 `a` s2 ‖ 1x1 256 → 3x3 `b` s2 ‖ 1x1 256 → 3x3 `c1` → 3x3 `c2` s2 ‖
+    3x3 max pool s2 (strided layers valid).
+
+    Inception-ResNet-v1 (Fig 12) uses a, b, c1, c2 = 384, 256, 256, 256; Inception-ResNet-v2
+    (Fig 18, TF-slim Mixed_7a) uses 384, 288, 288, 320.
+    """
+
+    def __init__(self, in_chs: int, a: int, b: int, c1: int, c2: int, width: float) -> None:
+        super().__init__()
+        c256 = scaled(256, width)
+        a, b, c1, c2 = (scaled(c, width) for c in (a, b, c1, c2))
+        self.branch0 = nn.Sequential(
+            BasicConv2d(in_chs, c256, 1),
+            BasicConv2d(c256, a, 3, stride=2),
+        )
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_chs, c256, 1),
+            BasicConv2d(c256, b, 3, stride=2),
+        )
+        self.branch2 = nn.Sequential(
+            BasicConv2d(in_chs, c256, 1),
+            BasicConv2d(c256, c1, 3, padding=1),
+            BasicConv2d(c1, c2, 3, stride=2),
+        )
+        self.branch3 = nn.MaxPool2d(3, stride=2)
+        self.out_chs = a + b + c2 + in_chs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x), self.branch3(x)), 1)
+
+
+class InceptionResNetV1(nn.Module):
+    """Inception-ResNet-v1 (Figs 14 and 15): stem, 5 x Inception-ResNet-A, Reduction-A,
+    10 x Inception-ResNet-B, Reduction-B, 5 x Inception-ResNet-C, average pooling, dropout,
+    fully connected classifier.
+
+    `forward_features` returns (B, 1792 at width 1, 8, 8) for a 299x299 input.
+    `residual_scale` is one float or one per stage (A, B, C); see Fig 20.
+    """
+
+    default_input_size = 299
+    min_input_size = 75
+    residual = True
+
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        width: float = 1.0,
+        in_chans: int = 3,
+        drop_rate: float = 0.2,
+        residual_scale: ResidualScale = DEFAULT_RESIDUAL_SCALE,
+    ) -> None:
+        super().__init__()
+        check_width(width)
+        scale_a, scale_b, scale_c = stage_scales(residual_scale)
+        self.num_classes = num_classes
+        c32, c64, c80, c192, c256 = (scaled(c, width) for c in (32, 64, 80, 192, 256))
+
+        # Stem (Fig 14): 299 → 149 → 147 → 147 → 73 → 73 → 71 → 35.
+        self.conv2d_1a = BasicConv2d(in_chans, c32, 3, stride=2)
+        self.conv2d_2a = BasicConv2d(c32, c32, 3)
+        self.conv2d_2b = BasicConv2d(c32, c64, 3, padding=1)
+        self.maxpool_3a = nn.MaxPool2d(3, stride=2)
+        self.conv2d_3b = BasicConv2d(c64, c80, 1)
+        self.conv2d_4a = BasicConv2d(c80, c192, 3)
+        self.conv2d_4b = BasicConv2d(c192, c256, 3, stride=2)
+
+        self.blocks_a = nn.Sequential(*[InceptionResNetA(c256, scale_a, width) for _ in range(5)])
+        self.reduction_a = ReductionA(c256, 192, 192, 256, 384, width)
+        chs = self.reduction_a.out_chs
+        self.blocks_b = nn.Sequential(*[InceptionResNetB(chs, scale_b, width) for _ in range(10)])
+        self.reduction_b = ReductionB(chs, 384, 256, 256, 256, width)
+        chs = self.reduction_b.out_chs
+        self.blocks_c = nn.Sequential(*[InceptionResNetC(chs, scale_c, width) for _ in range(5)])
+        self.num_features = chs
+
+        self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+        self.head_drop = nn.Dropout(drop_rate)
+        self.classif = nn.Linear(self.num_features, num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2d_1a(x)
+        x = self.conv2d_2a(x)
+        x = self.conv2d_2b(x)
+        x = self.maxpool_3a(x)
+        x = self.conv2d_3b(x)
+        x = self.conv2d_4a(x)
+        x = self.conv2d_4b(x)
+        x = self.blocks_a(x)
+        x = self.reduction_a(x)
+        x = self.blocks_b(x)
+        x = self.reduction_b(x)
+        return self.blocks_c(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.head_drop(self.global_pool(x))
+        return x if pre_logits else self.classif(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+
+def inception_resnet_v1(
+    num_classes: int = 1000,
+    width: float = 1.0,
+    in_chans: int = 3,
+    drop_rate: float = 0.2,
+    residual_scale: ResidualScale = DEFAULT_RESIDUAL_SCALE,
+) -> InceptionResNetV1:
+    return InceptionResNetV1(
+        num_classes=num_classes,
+        width=width,
+        in_chans=in_chans,
+        drop_rate=drop_rate,
+        residual_scale=residual_scale,
+    )
+
+
+register_model(
+    ModelInfo(
+        name="irv1",
+        builder=inception_resnet_v1,
+        description="Inception-ResNet-v1 as printed in the paper (Figs 14, 10-13, 15)",
+        residual=True,
+    )
+)

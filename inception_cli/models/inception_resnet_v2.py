@@ -1,0 +1,334 @@
+"""Inception-ResNet-v2 (Szegedy et al., 2016), in two versions.
+
+`irv2` is the network the authors released in TF-slim, the one the published ImageNet weights
+belong to: a stem ending in Mixed_5b (35x35x320), 10 x Inception-ResNet-A (Block35, scale 0.17),
+Reduction-A (Mixed_6a), 20 x Inception-ResNet-B (Block17, scale 0.10), Reduction-B (Mixed_7a),
+9 x Inception-ResNet-C (Block8, scale 0.20), one last Block8 without scaling or ReLU, and a 1x1
+convolution to 1536 channels. Module names reproduce timm's `inception_resnet_v2` (a port of the
+TF-slim model), so the state dict keys are the same and published weights load as is.
+
+`irv2_paper` is the network as the paper prints it (Figs 3, 16, 7, 17, 18, 19, 15): the
+Inception-v4 stem (35x35x384), 5 x Inception-ResNet-A, Reduction-A, 10 x Inception-ResNet-B,
+Reduction-B, 5 x Inception-ResNet-C, then pooling. The printed channel counts of Figs 17 and 19
+(1154, 2048) do not follow from the reductions before them (1152, 2144); here every residual
+projection maps back to the channels its block actually receives. docs/models.md lists every
+difference between the two.
+
+Both versions share the blocks below; the residual blocks add their scaled branch (Fig 20).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from inception_cli.models.inception_resnet_v1 import (
+    DEFAULT_RESIDUAL_SCALE,
+    ReductionA,
+    ReductionB,
+    ResidualScale,
+    check_width,
+    stage_scales,
+)
+from inception_cli.models.inception_v4 import stem as inception_v4_stem
+from inception_cli.models.layers import BasicConv2d, scaled
+from inception_cli.models.registry import ModelInfo, register_model
+
+__all__ = [
+    "InceptionResNetV2",
+    "InceptionResNetV2Paper",
+    "inception_resnet_v2",
+    "inception_resnet_v2_paper",
+]
+
+
+class Mixed5b(nn.Module):
+    """Last layer of the released stem (TF-slim Mixed_5b, not in the paper), 35x35 → 320:
+    1x1 96 ‖ 1x1 48 → 5x5 64 ‖ 1x1 64 → 3x3 96 → 3x3 96 ‖ avg pool → 1x1 64."""
+
+    def __init__(self, in_chs: int, width: float) -> None:
+        super().__init__()
+        c48, c64, c96 = scaled(48, width), scaled(64, width), scaled(96, width)
+        self.branch0 = BasicConv2d(in_chs, c96, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_chs, c48, 1),
+            BasicConv2d(c48, c64, 5, padding=2),
+        )
+        self.branch2 = nn.Sequential(
+            BasicConv2d(in_chs, c64, 1),
+            BasicConv2d(c64, c96, 3, padding=1),
+            BasicConv2d(c96, c96, 3, padding=1),
+        )
+        # TF-slim's SAME average pooling leaves the padding out of the average.
+        self.branch3 = nn.Sequential(
+            nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+            BasicConv2d(in_chs, c64, 1),
+        )
+        self.out_chs = c96 + c64 + c96 + c64
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x), self.branch3(x)), 1)
+
+
+class InceptionResNetA(nn.Module):
+    """Inception-ResNet-A of Inception-ResNet-v2, the 35x35 block (Fig 16; TF-slim Block35):
+    1x1 32 ‖ 1x1 32 → 3x3 32 ‖ 1x1 32 → 3x3 48 → 3x3 64, then a linear 1x1 back to the input
+    channels, scaled (Fig 20), added to the input, ReLU."""
+
+    def __init__(self, in_chs: int, scale: float, width: float) -> None:
+        super().__init__()
+        self.scale = scale
+        c32, c48, c64 = scaled(32, width), scaled(48, width), scaled(64, width)
+        self.branch0 = BasicConv2d(in_chs, c32, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_chs, c32, 1),
+            BasicConv2d(c32, c32, 3, padding=1),
+        )
+        self.branch2 = nn.Sequential(
+            BasicConv2d(in_chs, c32, 1),
+            BasicConv2d(c32, c48, 3, padding=1),
+            BasicConv2d(c48, c64, 3, padding=1),
+        )
+        self.conv2d = nn.Conv2d(c32 + c32 + c64, in_chs, 1)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = torch.cat((self.branch0(x), self.branch1(x), self.branch2(x)), 1)
+        return self.relu(x + self.scale * self.conv2d(branches))
+
+
+class InceptionResNetB(nn.Module):
+    """Inception-ResNet-B of Inception-ResNet-v2, the 17x17 block (Fig 17; TF-slim Block17):
+    1x1 192 ‖ 1x1 128 → 1x7 160 → 7x1 192, then a linear 1x1 back to the input channels,
+    scaled (Fig 20), added to the input, ReLU."""
+
+    def __init__(self, in_chs: int, scale: float, width: float) -> None:
+        super().__init__()
+        self.scale = scale
+        c128, c160, c192 = scaled(128, width), scaled(160, width), scaled(192, width)
+        self.branch0 = BasicConv2d(in_chs, c192, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_chs, c128, 1),
+            BasicConv2d(c128, c160, (1, 7), padding=(0, 3)),
+            BasicConv2d(c160, c192, (7, 1), padding=(3, 0)),
+        )
+        self.conv2d = nn.Conv2d(2 * c192, in_chs, 1)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = torch.cat((self.branch0(x), self.branch1(x)), 1)
+        return self.relu(x + self.scale * self.conv2d(branches))
+
+
+class InceptionResNetC(nn.Module):
+    """Inception-ResNet-C of Inception-ResNet-v2, the 8x8 block (Fig 19; TF-slim Block8):
+    1x1 192 ‖ 1x1 192 → 1x3 224 → 3x1 256, then a linear 1x1 back to the input channels,
+    scaled (Fig 20), added to the input, ReLU.
+
+    `activate=False` leaves out the final ReLU, as in the last block of the released network.
+    """
+
+    def __init__(self, in_chs: int, scale: float, width: float, activate: bool = True) -> None:
+        super().__init__()
+        self.scale = scale
+        c192, c224, c256 = scaled(192, width), scaled(224, width), scaled(256, width)
+        self.branch0 = BasicConv2d(in_chs, c192, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_chs, c192, 1),
+            BasicConv2d(c192, c224, (1, 3), padding=(0, 1)),
+            BasicConv2d(c224, c256, (3, 1), padding=(1, 0)),
+        )
+        self.conv2d = nn.Conv2d(c192 + c256, in_chs, 1)
+        self.relu: nn.Module = nn.ReLU(inplace=True) if activate else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = torch.cat((self.branch0(x), self.branch1(x)), 1)
+        return self.relu(x + self.scale * self.conv2d(branches))
+
+
+class InceptionResNetV2(nn.Module):
+    """Inception-ResNet-v2 as released in TF-slim (the published weights' network).
+
+    `forward_features` returns (B, 1536 at width 1, 8, 8) for a 299x299 input.
+    `residual_scale` is one float or one per stage (A, B, C), 0.17/0.10/0.20 as released; the
+    last Inception-ResNet-C block always adds its branch unscaled and without ReLU, as released.
+    """
+
+    default_input_size = 299
+    min_input_size = 75
+    residual = True
+
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        width: float = 1.0,
+        in_chans: int = 3,
+        drop_rate: float = 0.2,
+        residual_scale: ResidualScale = DEFAULT_RESIDUAL_SCALE,
+    ) -> None:
+        super().__init__()
+        check_width(width)
+        scale_a, scale_b, scale_c = stage_scales(residual_scale)
+        self.num_classes = num_classes
+        c32, c64, c80, c192 = (scaled(c, width) for c in (32, 64, 80, 192))
+
+        # Stem: 299 → 149 → 147 → 147 → 73 → 73 → 71 → 35.
+        self.conv2d_1a = BasicConv2d(in_chans, c32, 3, stride=2)
+        self.conv2d_2a = BasicConv2d(c32, c32, 3)
+        self.conv2d_2b = BasicConv2d(c32, c64, 3, padding=1)
+        self.maxpool_3a = nn.MaxPool2d(3, stride=2)
+        self.conv2d_3b = BasicConv2d(c64, c80, 1)
+        self.conv2d_4a = BasicConv2d(c80, c192, 3)
+        self.maxpool_5a = nn.MaxPool2d(3, stride=2)
+        self.mixed_5b = Mixed5b(c192, width)
+        chs = self.mixed_5b.out_chs
+
+        self.repeat = nn.Sequential(*[InceptionResNetA(chs, scale_a, width) for _ in range(10)])
+        self.mixed_6a = ReductionA(chs, 256, 256, 384, 384, width)
+        chs = self.mixed_6a.out_chs
+        self.repeat_1 = nn.Sequential(*[InceptionResNetB(chs, scale_b, width) for _ in range(20)])
+        self.mixed_7a = ReductionB(chs, 384, 288, 288, 320, width)
+        chs = self.mixed_7a.out_chs
+        self.repeat_2 = nn.Sequential(*[InceptionResNetC(chs, scale_c, width) for _ in range(9)])
+        self.block8 = InceptionResNetC(chs, 1.0, width, activate=False)
+        self.num_features = scaled(1536, width)
+        self.conv2d_7b = BasicConv2d(chs, self.num_features, 1)
+
+        self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+        self.head_drop = nn.Dropout(drop_rate)
+        self.classif = nn.Linear(self.num_features, num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2d_1a(x)
+        x = self.conv2d_2a(x)
+        x = self.conv2d_2b(x)
+        x = self.maxpool_3a(x)
+        x = self.conv2d_3b(x)
+        x = self.conv2d_4a(x)
+        x = self.maxpool_5a(x)
+        x = self.mixed_5b(x)
+        x = self.repeat(x)
+        x = self.mixed_6a(x)
+        x = self.repeat_1(x)
+        x = self.mixed_7a(x)
+        x = self.repeat_2(x)
+        x = self.block8(x)
+        return self.conv2d_7b(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.head_drop(self.global_pool(x))
+        return x if pre_logits else self.classif(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+
+class InceptionResNetV2Paper(nn.Module):
+    """Inception-ResNet-v2 as printed in the paper: Inception-v4 stem (Fig 3), 5 x
+    Inception-ResNet-A (Fig 16), Reduction-A (Fig 7, k, l, m, n = 256, 256, 384, 384), 10 x
+    Inception-ResNet-B (Fig 17), Reduction-B (Fig 18), 5 x Inception-ResNet-C (Fig 19), average
+    pooling, dropout, fully connected classifier (Fig 15).
+
+    Channels at width 1: 384 (35x35), 1152 (17x17; Fig 17 prints 1154), 2144 (8x8; Fig 19
+    prints 2048). `forward_features` returns (B, 2144 at width 1, 8, 8) for a 299x299 input.
+    """
+
+    default_input_size = 299
+    min_input_size = 75
+    residual = True
+
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        width: float = 1.0,
+        in_chans: int = 3,
+        drop_rate: float = 0.2,
+        residual_scale: ResidualScale = DEFAULT_RESIDUAL_SCALE,
+    ) -> None:
+        super().__init__()
+        check_width(width)
+        scale_a, scale_b, scale_c = stage_scales(residual_scale)
+        self.num_classes = num_classes
+
+        stem_layers, chs = inception_v4_stem(in_chans, width)
+        self.stem = nn.Sequential(*stem_layers)
+        self.blocks_a = nn.Sequential(*[InceptionResNetA(chs, scale_a, width) for _ in range(5)])
+        self.reduction_a = ReductionA(chs, 256, 256, 384, 384, width)
+        chs = self.reduction_a.out_chs
+        self.blocks_b = nn.Sequential(*[InceptionResNetB(chs, scale_b, width) for _ in range(10)])
+        self.reduction_b = ReductionB(chs, 384, 288, 288, 320, width)
+        chs = self.reduction_b.out_chs
+        self.blocks_c = nn.Sequential(*[InceptionResNetC(chs, scale_c, width) for _ in range(5)])
+        self.num_features = chs
+
+        self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+        self.head_drop = nn.Dropout(drop_rate)
+        self.classif = nn.Linear(self.num_features, num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        x = self.blocks_a(x)
+        x = self.reduction_a(x)
+        x = self.blocks_b(x)
+        x = self.reduction_b(x)
+        return self.blocks_c(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.head_drop(self.global_pool(x))
+        return x if pre_logits else self.classif(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+
+def inception_resnet_v2(
+    num_classes: int = 1000,
+    width: float = 1.0,
+    in_chans: int = 3,
+    drop_rate: float = 0.2,
+    residual_scale: ResidualScale = DEFAULT_RESIDUAL_SCALE,
+) -> InceptionResNetV2:
+    return InceptionResNetV2(
+        num_classes=num_classes,
+        width=width,
+        in_chans=in_chans,
+        drop_rate=drop_rate,
+        residual_scale=residual_scale,
+    )
+
+
+def inception_resnet_v2_paper(
+    num_classes: int = 1000,
+    width: float = 1.0,
+    in_chans: int = 3,
+    drop_rate: float = 0.2,
+    residual_scale: ResidualScale = DEFAULT_RESIDUAL_SCALE,
+) -> InceptionResNetV2Paper:
+    return InceptionResNetV2Paper(
+        num_classes=num_classes,
+        width=width,
+        in_chans=in_chans,
+        drop_rate=drop_rate,
+        residual_scale=residual_scale,
+    )
+
+
+register_model(
+    ModelInfo(
+        name="irv2",
+        builder=inception_resnet_v2,
+        description="Inception-ResNet-v2 as released in TF-slim (published weights)",
+        residual=True,
+        timm_name="inception_resnet_v2",
+        pretrained_tags=("inception_resnet_v2.tf_in1k", "inception_resnet_v2.tf_ens_adv_in1k"),
+    )
+)
+
+register_model(
+    ModelInfo(
+        name="irv2_paper",
+        builder=inception_resnet_v2_paper,
+        description="Inception-ResNet-v2 as printed in the paper (Figs 3, 16-19, 15)",
+        residual=True,
+    )
+)

@@ -1,0 +1,307 @@
+"""Inception-v4 (Szegedy et al., 2016, Figs 3-9).
+
+The pure Inception network of the paper: the stem of Fig 3, four Inception-A blocks (Fig 4),
+Reduction-A (Fig 7), seven Inception-B blocks (Fig 5), Reduction-B (Fig 8), three Inception-C
+blocks (Fig 6), then average pooling, dropout (keep 0.8) and the classifier (Fig 9).
+
+Module names reproduce timm's `inception_v4` (a port of the released TF-slim model), so the
+state dict keys are the same (`features.N...`, `last_linear`) and published weights load as is.
+Every convolution's width goes through `scaled(channels, width)`; each block reports its output
+channels in `out_chs`, from which the next block and the classifier are sized.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from inception_cli.models.layers import BasicConv2d, scaled
+from inception_cli.models.registry import ModelInfo, register_model
+
+__all__ = ["InceptionV4", "inception_v4"]
+
+
+class Block(nn.Module):
+    """A block that knows its output channels, so the next one can be sized at any width."""
+
+    out_chs: int
+
+
+class Mixed3a(Block):
+    """Stem (Fig 3), first filter concatenation: 3x3 max pool s2 ‖ 3x3 conv 96 s2, both valid."""
+
+    def __init__(self, in_chs: int, width: float) -> None:
+        super().__init__()
+        self.maxpool = nn.MaxPool2d(3, stride=2)
+        self.conv = BasicConv2d(in_chs, scaled(96, width), 3, stride=2)
+        self.out_chs = in_chs + scaled(96, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat((self.maxpool(x), self.conv(x)), 1)
+
+
+class Mixed4a(Block):
+    """Stem (Fig 3), second concatenation: 1x1 64 → 3x3 96 ‖ 1x1 64 → 1x7 64 → 7x1 64 → 3x3 96."""
+
+    def __init__(self, in_chs: int, width: float) -> None:
+        super().__init__()
+        c64, c96 = scaled(64, width), scaled(96, width)
+        self.branch0 = nn.Sequential(
+            BasicConv2d(in_chs, c64, 1),
+            BasicConv2d(c64, c96, 3),
+        )
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_chs, c64, 1),
+            BasicConv2d(c64, c64, (1, 7), padding=(0, 3)),
+            BasicConv2d(c64, c64, (7, 1), padding=(3, 0)),
+            BasicConv2d(c64, c96, 3),
+        )
+        self.out_chs = 2 * c96
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat((self.branch0(x), self.branch1(x)), 1)
+
+
+class Mixed5a(Block):
+    """Stem (Fig 3), last concatenation: 3x3 conv 192 s2 ‖ 3x3 max pool s2, both valid."""
+
+    def __init__(self, in_chs: int, width: float) -> None:
+        super().__init__()
+        self.conv = BasicConv2d(in_chs, scaled(192, width), 3, stride=2)
+        self.maxpool = nn.MaxPool2d(3, stride=2)
+        self.out_chs = scaled(192, width) + in_chs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat((self.conv(x), self.maxpool(x)), 1)
+
+
+def stem(in_chans: int, width: float) -> tuple[list[nn.Module], int]:
+    """The stem of Fig 3 (299x299x3 → 35x35x384), as the six layers timm keeps in `features.0-5`,
+    and its output channels."""
+    c32, c64 = scaled(32, width), scaled(64, width)
+    mixed_3a = Mixed3a(c64, width)
+    mixed_4a = Mixed4a(mixed_3a.out_chs, width)
+    mixed_5a = Mixed5a(mixed_4a.out_chs, width)
+    layers = [
+        BasicConv2d(in_chans, c32, 3, stride=2),
+        BasicConv2d(c32, c32, 3),
+        BasicConv2d(c32, c64, 3, padding=1),
+        mixed_3a,
+        mixed_4a,
+        mixed_5a,
+    ]
+    return layers, mixed_5a.out_chs
+
+
+class InceptionA(Block):
+    """Inception-A, the 35x35 block (Fig 4): 1x1 96 ‖ 1x1 64 → 3x3 96 ‖ 1x1 64 → 3x3 96 → 3x3 96 ‖
+    avg pool → 1x1 96."""
+
+    def __init__(self, in_chs: int, width: float) -> None:
+        super().__init__()
+        c64, c96 = scaled(64, width), scaled(96, width)
+        self.branch0 = BasicConv2d(in_chs, c96, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_chs, c64, 1),
+            BasicConv2d(c64, c96, 3, padding=1),
+        )
+        self.branch2 = nn.Sequential(
+            BasicConv2d(in_chs, c64, 1),
+            BasicConv2d(c64, c96, 3, padding=1),
+            BasicConv2d(c96, c96, 3, padding=1),
+        )
+        # TF-slim's SAME average pooling leaves the padding out of the average.
+        self.branch3 = nn.Sequential(
+            nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+            BasicConv2d(in_chs, c96, 1),
+        )
+        self.out_chs = 4 * c96
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x), self.branch3(x)), 1)
+
+
+class ReductionA(Block):
+    """Reduction-A, 35x35 → 17x17 (Fig 7, Table 1 with k, l, m, n = 192, 224, 256, 384):
+    3x3 n s2 ‖ 1x1 k → 3x3 l → 3x3 m s2 ‖ 3x3 max pool s2."""
+
+    def __init__(self, in_chs: int, width: float) -> None:
+        super().__init__()
+        k, l, m, n = (scaled(c, width) for c in (192, 224, 256, 384))  # noqa: E741  (Table 1)
+        self.branch0 = BasicConv2d(in_chs, n, 3, stride=2)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_chs, k, 1),
+            BasicConv2d(k, l, 3, padding=1),
+            BasicConv2d(l, m, 3, stride=2),
+        )
+        self.branch2 = nn.MaxPool2d(3, stride=2)
+        self.out_chs = n + m + in_chs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x)), 1)
+
+
+class InceptionB(Block):
+    """Inception-B, the 17x17 block (Fig 5): 1x1 384 ‖ 1x1 192 → 1x7 224 → 7x1 256 ‖
+    1x1 192 → 7x1 192 → 1x7 224 → 7x1 224 → 1x7 256 ‖ avg pool → 1x1 128."""
+
+    def __init__(self, in_chs: int, width: float) -> None:
+        super().__init__()
+        c128, c192, c224, c256, c384 = (scaled(c, width) for c in (128, 192, 224, 256, 384))
+        self.branch0 = BasicConv2d(in_chs, c384, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_chs, c192, 1),
+            BasicConv2d(c192, c224, (1, 7), padding=(0, 3)),
+            BasicConv2d(c224, c256, (7, 1), padding=(3, 0)),
+        )
+        self.branch2 = nn.Sequential(
+            BasicConv2d(in_chs, c192, 1),
+            BasicConv2d(c192, c192, (7, 1), padding=(3, 0)),
+            BasicConv2d(c192, c224, (1, 7), padding=(0, 3)),
+            BasicConv2d(c224, c224, (7, 1), padding=(3, 0)),
+            BasicConv2d(c224, c256, (1, 7), padding=(0, 3)),
+        )
+        self.branch3 = nn.Sequential(
+            nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+            BasicConv2d(in_chs, c128, 1),
+        )
+        self.out_chs = c384 + c256 + c256 + c128
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x), self.branch3(x)), 1)
+
+
+class ReductionB(Block):
+    """Reduction-B, 17x17 → 8x8 (Fig 8): 1x1 192 → 3x3 192 s2 ‖
+    1x1 256 → 1x7 256 → 7x1 320 → 3x3 320 s2 ‖ 3x3 max pool s2."""
+
+    def __init__(self, in_chs: int, width: float) -> None:
+        super().__init__()
+        c192, c256, c320 = scaled(192, width), scaled(256, width), scaled(320, width)
+        self.branch0 = nn.Sequential(
+            BasicConv2d(in_chs, c192, 1),
+            BasicConv2d(c192, c192, 3, stride=2),
+        )
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_chs, c256, 1),
+            BasicConv2d(c256, c256, (1, 7), padding=(0, 3)),
+            BasicConv2d(c256, c320, (7, 1), padding=(3, 0)),
+            BasicConv2d(c320, c320, 3, stride=2),
+        )
+        self.branch2 = nn.MaxPool2d(3, stride=2)
+        self.out_chs = c192 + c320 + in_chs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x)), 1)
+
+
+class InceptionC(Block):
+    """Inception-C, the 8x8 block (Fig 6): 1x1 256 ‖ 1x1 384 → [1x3 256 ‖ 3x1 256] ‖
+    1x1 384 → 3x1 448 → 1x3 512 → [1x3 256 ‖ 3x1 256] ‖ avg pool → 1x1 256."""
+
+    def __init__(self, in_chs: int, width: float) -> None:
+        super().__init__()
+        c256, c384, c448, c512 = (scaled(c, width) for c in (256, 384, 448, 512))
+        self.branch0 = BasicConv2d(in_chs, c256, 1)
+
+        self.branch1_0 = BasicConv2d(in_chs, c384, 1)
+        self.branch1_1a = BasicConv2d(c384, c256, (1, 3), padding=(0, 1))
+        self.branch1_1b = BasicConv2d(c384, c256, (3, 1), padding=(1, 0))
+
+        self.branch2_0 = BasicConv2d(in_chs, c384, 1)
+        self.branch2_1 = BasicConv2d(c384, c448, (3, 1), padding=(1, 0))
+        self.branch2_2 = BasicConv2d(c448, c512, (1, 3), padding=(0, 1))
+        self.branch2_3a = BasicConv2d(c512, c256, (1, 3), padding=(0, 1))
+        self.branch2_3b = BasicConv2d(c512, c256, (3, 1), padding=(1, 0))
+
+        self.branch3 = nn.Sequential(
+            nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+            BasicConv2d(in_chs, c256, 1),
+        )
+        self.out_chs = 6 * c256
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x0 = self.branch0(x)
+
+        x1 = self.branch1_0(x)
+        x1 = torch.cat((self.branch1_1a(x1), self.branch1_1b(x1)), 1)
+
+        x2 = self.branch2_2(self.branch2_1(self.branch2_0(x)))
+        x2 = torch.cat((self.branch2_3a(x2), self.branch2_3b(x2)), 1)
+
+        x3 = self.branch3(x)
+        return torch.cat((x0, x1, x2, x3), 1)
+
+
+class InceptionV4(nn.Module):
+    """Inception-v4 (Fig 9): stem, 4 x Inception-A, Reduction-A, 7 x Inception-B, Reduction-B,
+    3 x Inception-C, average pooling, dropout, fully connected classifier.
+
+    `forward_features` returns (B, 1536 at width 1, 8, 8) for a 299x299 input.
+    """
+
+    default_input_size = 299
+    min_input_size = 75
+    residual = False
+
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        width: float = 1.0,
+        in_chans: int = 3,
+        drop_rate: float = 0.2,
+    ) -> None:
+        super().__init__()
+        if width <= 0:
+            raise ValueError(f"width must be positive, got {width}")
+        self.num_classes = num_classes
+
+        layers, chs = stem(in_chans, width)
+        block_types: list[type[Block]] = [
+            *[InceptionA] * 4,
+            ReductionA,
+            *[InceptionB] * 7,
+            ReductionB,
+            *[InceptionC] * 3,
+        ]
+        for block_type in block_types:
+            block = block_type(chs, width)
+            layers.append(block)
+            chs = block.out_chs
+        self.features = nn.Sequential(*layers)
+        self.num_features = chs
+
+        self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+        self.head_drop = nn.Dropout(drop_rate)
+        self.last_linear = nn.Linear(self.num_features, num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.head_drop(self.global_pool(x))
+        return x if pre_logits else self.last_linear(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+
+def inception_v4(
+    num_classes: int = 1000,
+    width: float = 1.0,
+    in_chans: int = 3,
+    drop_rate: float = 0.2,
+) -> InceptionV4:
+    return InceptionV4(num_classes=num_classes, width=width, in_chans=in_chans, drop_rate=drop_rate)
+
+
+register_model(
+    ModelInfo(
+        name="v4",
+        builder=inception_v4,
+        description="Inception-v4, pure Inception (Figs 3-9)",
+        residual=False,
+        timm_name="inception_v4",
+        pretrained_tags=("inception_v4.tf_in1k",),
+    )
+)

@@ -1,0 +1,1 @@
+"""One pure function per command, testable without the CLI."""
