@@ -1,0 +1,167 @@
+"""`inception bench`: figures of every mode, the interleaved comparison with timm, the JSON
+record and refusals of bad input. Tiny settings: the figures are checked for sense, not speed."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from rich.console import Console
+from typer.testing import CliRunner
+
+from inception_cli.cli import app
+from inception_cli.tasks.bench import make_settings, output_path, run_bench
+
+# One thread: the test machine is shared, and OpenMP threads under contention crawl.
+torch.set_num_threads(1)
+
+QUIET = Console(quiet=True)
+TINY_OVERRIDES = ["width=0.125", "steps=1", "warmup=1", "peak_seconds=0.05", "workers=0"]
+TINY_OPTIONS: dict[str, Any] = dict(
+    batch_size=2,
+    size=75,
+    precision="32",
+    channels_last=False,
+    compile=False,
+    vs=None,
+    repeats=2,
+)
+
+
+@pytest.fixture(scope="module")
+def all_modes(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    path = tmp_path_factory.mktemp("bench") / "all.json"
+    record = run_bench(
+        ["model=v4", *TINY_OVERRIDES], mode="all", output=path, console=QUIET, **TINY_OPTIONS
+    )
+    return record, path
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_network_modes_give_positive_throughput_and_finite_gflops(
+    all_modes: tuple[dict[str, Any], Path], mode: str
+) -> None:
+    record, _ = all_modes
+    (ours,) = record["results"][mode]["networks"]
+    assert ours["implementation"] == "ours"
+    assert len(ours["images_per_s_blocks"]) == 2  # one per repeat
+    assert ours["images_per_s"] > 0
+    assert ours["gflop_per_step"] > 0
+    assert math.isfinite(ours["gflops_per_s"]) and ours["gflops_per_s"] > 0
+    assert 0 < ours["share_of_peak"] < 1.5
+    assert ours["peak_memory_mb"] > 0
+
+
+def test_training_step_counts_the_backward_pass(all_modes: tuple[dict[str, Any], Path]) -> None:
+    record, _ = all_modes
+    train = record["results"]["train"]["networks"][0]["gflop_per_step"]
+    forward = record["results"]["eval"]["networks"][0]["gflop_per_step"]
+    # The backward pass costs about twice the forward (less for the first layer's input grad).
+    assert 2.5 * forward < train < 3.1 * forward
+
+
+def test_data_mode_times_each_dataset_per_worker_count(
+    all_modes: tuple[dict[str, Any], Path],
+) -> None:
+    record, _ = all_modes
+    rows = record["results"]["data"]
+    assert [(row["dataset"], row["workers"]) for row in rows] == [
+        ("embedded", 0),
+        ("synthetic jpegs", 0),
+    ]
+    assert all(row["images_per_s"] > 0 and row["input_size"] == 75 for row in rows)
+
+
+def test_json_record_holds_settings_environment_and_figures(
+    all_modes: tuple[dict[str, Any], Path],
+) -> None:
+    record, path = all_modes
+    assert json.loads(path.read_text()) == record
+    assert set(record) == {"environment", "settings", "matmul_peak_gflops", "results"}
+    assert set(record["results"]) == {"train", "eval", "data"}
+    environment = record["environment"]
+    for key in ("torch", "device", "device_name", "cpu_model", "torch_threads", "date"):
+        assert environment[key] not in (None, ""), key
+    assert environment["torch_threads"] == torch.get_num_threads()
+    assert record["settings"]["model"] == "v4" and record["settings"]["width"] == 0.125
+    assert record["matmul_peak_gflops"]["float32"] > 0
+    assert record["matmul_peak_gflops"]["bfloat16"] > 0
+
+
+def test_vs_timm_gives_one_ratio_per_pair_and_their_median(tmp_path: Path) -> None:
+    record = run_bench(
+        ["model=v3", "steps=1", "warmup=1", "peak_seconds=0.05"],
+        mode="eval",
+        output=tmp_path / "vs.json",
+        console=QUIET,
+        **{**TINY_OPTIONS, "vs": "timm", "repeats": 3},
+    )
+    result = record["results"]["eval"]
+    ours, timm = result["networks"]
+    assert (ours["implementation"], timm["implementation"]) == ("ours", "timm")
+    # The same architecture: the same FLOPs, counted independently in each implementation.
+    assert ours["gflop_per_step"] == pytest.approx(timm["gflop_per_step"])
+    ratios = result["vs"]["ratios"]
+    assert len(ratios) == 3 and all(ratio > 0 for ratio in ratios)
+    assert result["vs"]["median_ratio"] == statistics.median(ratios)
+    expected_first = ours["images_per_s_blocks"][0] / timm["images_per_s_blocks"][0]
+    assert ratios[0] == pytest.approx(expected_first)
+
+
+def test_bf16_autocast_and_channels_last_train(tmp_path: Path) -> None:
+    record = run_bench(
+        ["model=irv1", *TINY_OVERRIDES],
+        mode="train",
+        output=tmp_path / "bf16.json",
+        console=QUIET,
+        **{**TINY_OPTIONS, "precision": "bf16-mixed", "channels_last": True, "repeats": 1},
+    )
+    (ours,) = record["results"]["train"]["networks"]
+    assert ours["images_per_s"] > 0
+    assert record["settings"]["precision"] == "bf16-mixed"
+    assert record["settings"]["channels_last"] is True
+
+
+def test_default_output_goes_under_runs_bench_and_never_replaces_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = make_settings(["model=irv2"], mode="eval", **TINY_OPTIONS)
+    first = output_path(settings, None)
+    assert first.parent == Path("runs", "bench") and first.name.startswith("irv2-eval-")
+    first.parent.mkdir(parents=True)
+    first.write_text("{}")
+    second = output_path(settings, None)
+    assert second != first and not second.exists()
+    given = tmp_path / "mine.json"
+    given.write_text("keep")
+    assert output_path(settings, given) != given
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["model=v9"], "unknown model 'v9'"),
+        (["--mode", "fast"], "unknown mode 'fast'"),
+        (["model=irv1", "--vs", "timm"], "irv1 has no timm counterpart"),
+        (["--precision", "16-mixed"], "16-mixed needs a GPU"),
+        (["steps=0"], "steps=0 must be at least 1"),
+        (["--size", "40"], "below the smallest input"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    arguments: list[str], expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if "16-mixed" in arguments and torch.cuda.is_available():
+        pytest.skip("16-mixed is accepted on a GPU")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["bench", *arguments])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert not Path("runs").exists()  # nothing measured, nothing written
