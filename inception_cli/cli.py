@@ -78,7 +78,8 @@ def config_show(
 @app.command()
 def models(
     size: Annotated[
-        int | None, typer.Option(help="Input size for the GFLOPs column (default: each model's own).")
+        int | None,
+        typer.Option(help="Input size for the GFLOPs column (default: each model's own)."),
     ] = None,
 ) -> None:
     """List every model: parameters, GFLOPs, input sizes and published weights."""

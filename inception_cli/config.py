@@ -97,9 +97,7 @@ def compose_train_config(overrides: Sequence[str] = (), *, check: bool = True) -
     OmegaConf.set_readonly(cfg.hydra, False)
     cfg.hydra.runtime.output_dir = str(Path(cfg.hydra.run.dir).absolute())
     HydraConfig.instance().set_config(cfg)
-    with_hydra = cfg
-    cfg = OmegaConf.masked_copy(with_hydra, [k for k in with_hydra if k != "hydra"])
-    return cfg
+    return OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])
 
 
 def check_overrides(overrides: Sequence[str]) -> None:
@@ -109,15 +107,19 @@ def check_overrides(overrides: Sequence[str]) -> None:
     try:
         parsed = OverridesParser.create().parse_overrides(list(overrides))
     except Exception as err:
-        raise InputError(f"cannot parse overrides {' '.join(overrides)!r}: {first_line(err)}") from None
+        raise InputError(
+            f"cannot parse overrides {' '.join(overrides)!r}: {first_line(err)}"
+        ) from None
     groups = config_groups()
     selections = [o for o in parsed if o.key_or_group in groups and not o.is_delete()]
     for override in selections:
         for value in _values_of(override):
             if value is not None and str(value) not in group_options(override.key_or_group):
                 options = ", ".join(group_options(override.key_or_group))
-                raise InputError(f"unknown {override.key_or_group} {value!r}; choose one of: {options}")
-    defaults = _compose_plain(_first_of_each_sweep([o.input_line for o in selections]))
+                raise InputError(
+                    f"unknown {override.key_or_group} {value!r}; choose one of: {options}"
+                )
+    defaults = _compose_plain(_first_of_each_sweep([str(o.input_line) for o in selections]))
     for override in parsed:
         key = override.key_or_group
         if key in groups or key.split(".")[0] == "hydra" or override.is_delete():
@@ -179,11 +181,8 @@ def _check_type(key: str, current: Any, value: Any) -> None:
         expected, name = (int, float), "a number"
     if expected is None:
         return
-    if isinstance(value, bool) and bool not in expected:
-        ok = False
-    else:
-        ok = isinstance(value, expected)
-    if not ok:
+    # bool is an int in Python, but `trainer.max_epochs=true` is a mistake all the same
+    if (isinstance(value, bool) and bool not in expected) or not isinstance(value, expected):
         raise InputError(f"{key} expects {name}, got {value!r}")
 
 
@@ -244,21 +243,25 @@ def _first_of_each_sweep(overrides: list[str]) -> list[str]:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     parsed = OverridesParser.create().parse_overrides(overrides)
-    result = []
+    result: list[str] = []
     for override in parsed:
         if override.is_sweep_override():
             first = _values_of(override)[0]
             prefix = "+" if override.is_add() else ""
             result.append(f"{prefix}{override.key_or_group}={first}")
         else:
-            result.append(override.input_line)
+            result.append(str(override.input_line))
     return result
 
 
 def _is_distributed(cfg: DictConfig) -> bool:
     devices = cfg.trainer.get("devices", 1)
     many = isinstance(devices, int) and devices > 1 or str(devices) in ("-1", "auto")
-    many = many or (isinstance(devices, (list, tuple)) or OmegaConf.is_list(devices)) and len(devices) > 1
+    many = (
+        many
+        or (isinstance(devices, (list, tuple)) or OmegaConf.is_list(devices))
+        and len(devices) > 1
+    )
     return bool(many) or int(cfg.trainer.get("num_nodes", 1) or 1) > 1
 
 

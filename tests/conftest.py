@@ -22,7 +22,9 @@ except ImportError:  # pragma: no cover - torch is a dependency
     pass
 
 
-def run_inception(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_inception(
+    args: list[str], cwd: Path, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run the installed CLI the way a user does, in `cwd`."""
     return subprocess.run(
         [sys.executable, "-m", "inception_cli", *args],

@@ -12,7 +12,10 @@ from inception_cli.config import compose_train_config, config_dir, group_options
 
 runner = CliRunner()
 GROUPS = ["model", "optimizer", "scheduler", "data", "trainer", "logger", "callbacks", "experiment"]
-NEEDS_ROOT = {"data": {"imagenet"}, "experiment": {"paper_v3", "paper_v4", "paper_irv1", "paper_irv2"}}
+NEEDS_ROOT = {
+    "data": {"imagenet"},
+    "experiment": {"paper_v3", "paper_v4", "paper_irv1", "paper_irv2"},
+}
 
 
 def test_every_group_has_options() -> None:
@@ -42,6 +45,7 @@ def test_default_config_is_the_cpu_quick_look() -> None:
     cfg = compose_train_config([])
     assert cfg.data.name == "embedded"
     assert cfg.model.width == 0.25
+    assert cfg.trainer.max_epochs == 5, "the embedded preset must win over the trainer preset"
     assert cfg.data.input_size >= 75  # the valid-padding stems stop below 75 px
 
 
@@ -73,7 +77,10 @@ def test_config_show_prints_the_composed_config() -> None:
         (["trainer.max_epochs=abc"], "trainer.max_epochs expects an integer, got 'abc'"),
         (["ema.enabled=3"], "ema.enabled expects true or false"),
         (["-m", "model=v3,v9"], "unknown model 'v9'"),
-        (["data=imagenet", "data.root=/no/such/folder"], "/no/such/folder/train is missing or empty"),
+        (
+            ["data=imagenet", "data.root=/no/such/folder"],
+            "/no/such/folder/train is missing or empty",
+        ),
         (["data=imagenet"], "data=imagenet needs data.root"),
         (["resume=/no/such/run"], "is not a run directory"),
         (["--foo"], "unknown option '--foo'"),

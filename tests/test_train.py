@@ -87,15 +87,23 @@ def test_train_leaves_a_complete_run_directory(inception, tmp_path: Path) -> Non
     train_rows = [r for r in rows if r["train/loss"]]
     assert [int(r["epoch"]) for r in val_rows] == [0, 1]
     assert len(train_rows) == 8 and all(r["lr"] and r["time/elapsed_s"] for r in train_rows)
-    assert float(val_rows[-1]["val/top1_error"]) == pytest.approx(summary["final_val_top1_error"], abs=1e-3)
+    assert float(val_rows[-1]["val/top1_error"]) == pytest.approx(
+        summary["final_val_top1_error"], abs=1e-3
+    )
 
-    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    checkpoint = torch.load(
+        run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
+    )
     keys = checkpoint["state_dict"].keys()
-    assert any(k.startswith("model.") for k in keys) and any(k.startswith("ema_model.") for k in keys)
+    assert any(k.startswith("model.") for k in keys) and any(
+        k.startswith("ema_model.") for k in keys
+    )
     assert "Training run" in result.stdout  # the rich summary table
 
 
-def test_ddp_on_two_cpu_processes_shares_one_run_and_reduces_errors(inception, tmp_path: Path) -> None:
+def test_ddp_on_two_cpu_processes_shares_one_run_and_reduces_errors(
+    inception, tmp_path: Path
+) -> None:
     result = inception(
         "train",
         *TINY,
@@ -122,9 +130,15 @@ def test_ddp_on_two_cpu_processes_shares_one_run_and_reduces_errors(inception, t
 
     cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
     model = create_model(**OmegaConf.to_container(cfg.model)).eval()
-    state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    state = torch.load(
+        run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
+    )
     model.load_state_dict(
-        {k.removeprefix("ema_model."): v for k, v in state["state_dict"].items() if k.startswith("ema_model.")}
+        {
+            k.removeprefix("ema_model."): v
+            for k, v in state["state_dict"].items()
+            if k.startswith("ema_model.")
+        }
     )
     dataset = build_dataset(cfg.data, "val")
     images = torch.stack([dataset[i][0] for i in range(len(dataset))])
@@ -190,7 +204,9 @@ def test_resume_after_sigkill_continues_the_same_run(tmp_path: Path) -> None:
     before = read_rows(run_dir)
     summary_before = json.loads((run_dir / "summary.json").read_text())
     assert summary_before["status"] == "running"
-    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    checkpoint = torch.load(
+        run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
+    )
     saved_step = checkpoint["global_step"]
     assert 0 < saved_step < 48, "killed mid-epoch"
 

@@ -93,7 +93,9 @@ class RunSummary(pl.Callback):
         best = self.summary.get("best_val_top1_error")
         if best is None or top1 <= best:
             changes.update(
-                best_val_top1_error=round(top1, 4), best_val_top5_error=round(top5, 4), best_epoch=epoch
+                best_val_top1_error=round(top1, 4),
+                best_val_top5_error=round(top5, 4),
+                best_epoch=epoch,
             )
         self._write(trainer, pl_module, **changes)
 
@@ -104,4 +106,6 @@ class RunSummary(pl.Callback):
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
-        self._write(trainer, pl_module, status="failed", error=f"{type(exception).__name__}: {exception}")
+        self._write(
+            trainer, pl_module, status="failed", error=f"{type(exception).__name__}: {exception}"
+        )

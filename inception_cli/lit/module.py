@@ -52,9 +52,10 @@ class InceptionClassifier(pl.LightningModule):
         self.ema_model: nn.Module | None = None
         if ema_decay is not None:
             self.ema_model = copy.deepcopy(model).requires_grad_(False)
+        self.ema_updates: torch.Tensor
         self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
 
-        num_classes = int(model.num_classes)
+        num_classes = int(model.num_classes)  # type: ignore[arg-type]
         self.val_top1 = MulticlassAccuracy(num_classes, top_k=1, average="micro")
         self.val_top5 = MulticlassAccuracy(num_classes, top_k=min(5, num_classes), average="micro")
         self.val_loss = MeanMetric()
@@ -75,7 +76,9 @@ class InceptionClassifier(pl.LightningModule):
     def forward(self, x: torch.Tensor) -> Any:
         return self.model(x.contiguous(memory_format=self.memory_format))
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
         images, labels = batch
         output = self(images)
         logits, aux_logits = output if isinstance(output, tuple) else (output, None)
@@ -116,12 +119,15 @@ class InceptionClassifier(pl.LightningModule):
 
     # -- optimisation --------------------------------------------------------------------------
     def configure_optimizers(self) -> Any:
-        decay, no_decay = [], []
+        decay: list[nn.Parameter] = []
+        no_decay: list[nn.Parameter] = []
         for param in self.model.parameters():
             if param.requires_grad:
                 # TF-slim regularises only convolution and linear weights, not BN or biases.
                 (decay if param.ndim > 1 else no_decay).append(param)
-        optimizer = self.optimizer_factory([{"params": decay}, {"params": no_decay, "weight_decay": 0.0}])
+        optimizer = self.optimizer_factory(
+            [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
+        )
         if self.scheduler_factory is None:
             return optimizer
         total_steps = max(1, int(self.trainer.estimated_stepping_batches))
@@ -130,7 +136,10 @@ class InceptionClassifier(pl.LightningModule):
         scheduler = self.scheduler_factory(
             optimizer, steps_per_epoch=steps_per_epoch, total_steps=total_steps
         )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
 
     # -- checkpoints ---------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -35,8 +35,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     from inception_cli.models import create_model, model_info
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    model_kwargs = OmegaConf.to_container(cfg.model, resolve=True)
-    assert isinstance(model_kwargs, dict)
+    model_kwargs = {str(k): v for k, v in cfg.model.items()}
     try:
         model = create_model(**model_kwargs)
     except (TypeError, ValueError) as err:
