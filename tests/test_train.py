@@ -60,6 +60,7 @@ def test_every_experiment_preset_runs_one_step(experiment: str, tmp_path: Path) 
     assert summary["status"] == "finished"
     assert summary["steps"] == 1
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert (run_dir / "metrics.csv").is_file(), "loggers write into the run directory"
 
 
 def test_train_leaves_a_complete_run_directory(inception, tmp_path: Path) -> None:
@@ -155,7 +156,7 @@ def test_multirun_gives_one_run_directory_per_model(inception, tmp_path: Path) -
         "-m",
         "model=v3,irv1,v4,irv2",
         "experiment=cpu_demo",
-        "trainer.max_epochs=1",
+        "trainer.max_epochs=2",
         "trainer.limit_train_batches=1",
         "trainer.limit_val_batches=1",
         "data.batch_size=4",
@@ -169,6 +170,17 @@ def test_multirun_gives_one_run_directory_per_model(inception, tmp_path: Path) -
     for run, model in zip(runs, ["v3", "irv1", "v4", "irv2"], strict=True):
         summary = json.loads((run / "summary.json").read_text())
         assert summary["model"] == model and summary["status"] == "finished"
+
+    # The comparison of these real runs draws one visible curve and legend entry per model.
+    from inception_cli.tasks.compare import run_compare
+
+    compared = run_compare([sweep], metric="top1", output=tmp_path / "figures", fmt="json")
+    top1 = compared.drawn["top1"]
+    assert sorted(series.model for series in top1.series) == ["irv1", "irv2", "v3", "v4"]
+    assert all(len(series.x) == 2 and len(series.y) == 2 for series in top1.series)
+    for name in ("Inception-v3", "Inception-ResNet-v1", "Inception-v4", "Inception-ResNet-v2"):
+        assert name in top1.legend
+    assert (tmp_path / "figures" / "convergence_top1.png").stat().st_size > 1000
 
 
 def test_resume_after_sigkill_continues_the_same_run(tmp_path: Path) -> None:
@@ -236,3 +248,12 @@ def test_resume_after_sigkill_continues_the_same_run(tmp_path: Path) -> None:
     assert summary["wall_time_s"] > summary_before["wall_time_s"]
     times = [float(r["time/elapsed_s"]) for r in after if r["train/loss"]]
     assert times[-1] > times[0]
+
+
+def test_wandb_logger_runs_offline_in_the_run_directory(inception, tmp_path: Path) -> None:
+    result = inception("train", *TINY, "model=irv1", "logger=wandb")
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = only_run_dir(tmp_path / "runs")
+    assert (run_dir / "metrics.csv").is_file(), "csv stays on beside wandb"
+    offline = list((run_dir / "wandb").glob("offline-run-*"))
+    assert len(offline) == 1, "wandb writes one offline run inside the run directory"

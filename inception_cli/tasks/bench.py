@@ -39,6 +39,7 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from inception_cli.errors import InputError
+from inception_cli.hardware import cpu_model
 from inception_cli.models import create_model, list_models, model_info
 
 MODES = ("train", "eval", "data", "all")
@@ -515,16 +516,6 @@ def bench_data(settings: BenchSettings, console: Console) -> list[dict[str, Any]
 
 
 # ----------------------------------------------------------------------------- report
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def environment(settings: BenchSettings) -> dict[str, Any]:

@@ -9,6 +9,7 @@ the crop order are documented in inception_cli/data/crops.py and docs/eval.md.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -111,6 +112,7 @@ class Scores:
     wall_time_s: float
     forward_time_s: float
     device: str
+    labels_sha256: str = ""  # of the evaluated images' labels in order: same digest, same images
 
     @property
     def images_per_s(self) -> float:
@@ -529,6 +531,7 @@ def evaluate_members(
     member_correct = [[0, 0] for _ in members]
     ensemble_correct = [0, 0]
     images_done = corrupt = 0
+    labels_digest = hashlib.sha256()
     forward_time = 0.0
     synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     start = time.perf_counter()
@@ -541,7 +544,9 @@ def evaluate_members(
             if not readable:
                 continue
             batch = [images[i].to(device) for i in readable]  # type: ignore[union-attr]
-            labels = labels[readable].to(device)
+            labels = labels[readable]
+            labels_digest.update(labels.to(torch.int64).numpy().tobytes())
+            labels = labels.to(device)
             crops_by_geometry: dict[tuple[int, float, str], Tensor] = {}
             member_probs = []
             for index, member in enumerate(members):
@@ -584,6 +589,7 @@ def evaluate_members(
         wall_time_s=wall_time,
         forward_time_s=forward_time,
         device=str(device),
+        labels_sha256=labels_digest.hexdigest(),
     )
 
 
@@ -640,6 +646,7 @@ def build_record(
             "evaluated": scores.images,
             "excluded_blacklist": eval_data.excluded_blacklist,
             "corrupt": scores.corrupt,
+            "labels_sha256": scores.labels_sha256,
         },
         "ema": ema,
         "members": [

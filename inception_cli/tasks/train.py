@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -29,12 +30,14 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     import lightning.pytorch as pl
     from hydra.utils import instantiate
 
+    from inception_cli.hardware import resolve_precision
     from inception_cli.lit.callbacks import AtomicCheckpointIO, LastCheckpoint, RunSummary
     from inception_cli.lit.datamodule import build_datamodule
     from inception_cli.lit.module import InceptionClassifier
     from inception_cli.models import create_model, model_info
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    share_cpu_cores(cfg.trainer)
     model_kwargs = {str(k): v for k, v in cfg.model.items()}
     try:
         model = create_model(**model_kwargs)
@@ -83,6 +86,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
 
     trainer: pl.Trainer = instantiate(
         cfg.trainer,
+        precision=resolve_precision(cfg.trainer.precision, str(cfg.trainer.accelerator)),
         logger=loggers,
         callbacks=callbacks,
         plugins=[AtomicCheckpointIO()],
@@ -105,12 +109,30 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     return summary
 
 
+def share_cpu_cores(trainer_cfg: DictConfig) -> None:
+    """DDP on CPUs: give each process its share of the cores instead of all of them each,
+    which oversubscribes the machine and makes every process many times slower."""
+    import torch
+
+    devices = trainer_cfg.get("devices")
+    if trainer_cfg.get("accelerator") != "cpu" or "OMP_NUM_THREADS" in os.environ:
+        return
+    if isinstance(devices, int) and devices > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // devices))
+
+
 def _make_logger(name: str, logger_cfg: DictConfig, run_dir: Path) -> Any:
     from hydra.utils import instantiate
 
+    # Every logger writes inside the run directory, whatever its config says.
     if name == "wandb":
-        return instantiate(logger_cfg, name=logger_cfg.get("name") or run_dir.name, id=run_dir.name)
-    return instantiate(logger_cfg)
+        return instantiate(
+            logger_cfg,
+            save_dir=str(run_dir),
+            name=logger_cfg.get("name") or run_dir.name,
+            id=run_dir.name,
+        )
+    return instantiate(logger_cfg, save_dir=str(run_dir))
 
 
 def _finish_wandb(loggers: list[Any]) -> None:
