@@ -99,7 +99,7 @@ def evaluate(
     exclude_blacklist: Annotated[
         Path | None, typer.Option(help="Devkit blacklist file (1-based validation indices).")
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Images per batch.")] = 32,
+    batch_size: Annotated[int, typer.Option(help="Network inputs (crops) per forward pass.")] = 32,
     ema: Annotated[bool, typer.Option(help="Use the EMA weights of a run.")] = True,
     output: Annotated[Path | None, typer.Option(help="Where to write the JSON result.")] = None,
     limit: Annotated[int | None, typer.Option(help="Evaluate only the first N images.")] = None,
@@ -162,10 +162,17 @@ def bench(
     mode: Annotated[str, typer.Option(help="train, eval, data or all.")] = "train",
     batch_size: Annotated[int, typer.Option(help="Images per step.")] = 8,
     size: Annotated[int | None, typer.Option(help="Input size (default: the model's).")] = None,
-    precision: Annotated[str, typer.Option(help="32, bf16-mixed or 16-mixed.")] = "32",
-    channels_last: Annotated[bool, typer.Option(help="NHWC memory format.")] = False,
+    precision: Annotated[
+        str, typer.Option(help="auto (as `inception train`), 32, bf16-mixed or 16-mixed.")
+    ] = "auto",
+    channels_last: Annotated[
+        bool, typer.Option(help="NHWC memory format (train's default).")
+    ] = True,
     compile: Annotated[bool, typer.Option(help="torch.compile the model.")] = False,
-    vs: Annotated[str | None, typer.Option(help="Reference implementation: timm.")] = None,
+    vs: Annotated[
+        str | None,
+        typer.Option(help="timm (same settings) or timm-fp32 (timm in plain float32, NCHW)."),
+    ] = None,
     repeats: Annotated[int, typer.Option(help="Timed repeats (pairs with --vs).")] = 5,
     output: Annotated[Path | None, typer.Option(help="Where to write the JSON figures.")] = None,
 ) -> None:

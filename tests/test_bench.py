@@ -113,6 +113,21 @@ def test_vs_timm_gives_one_ratio_per_pair_and_their_median(tmp_path: Path) -> No
     assert ratios[0] == pytest.approx(expected_first)
 
 
+def test_vs_timm_fp32_times_timm_in_plain_float32(tmp_path: Path) -> None:
+    record = run_bench(
+        ["model=v3", "steps=1", "warmup=1", "peak_seconds=0.05"],
+        mode="eval",
+        output=tmp_path / "vs-fp32.json",
+        console=QUIET,
+        **{**TINY_OPTIONS, "precision": "auto", "channels_last": True, "vs": "timm-fp32"},
+    )
+    result = record["results"]["eval"]
+    assert result["vs"]["reference"] == "timm-fp32"
+    assert len(result["vs"]["ratios"]) == TINY_OPTIONS["repeats"]
+    assert record["settings"]["channels_last"] is True
+    assert record["settings"]["precision"] in ("bf16-mixed", "32")  # `auto`, resolved
+
+
 def test_bf16_autocast_and_channels_last_train(tmp_path: Path) -> None:
     record = run_bench(
         ["model=irv1", *TINY_OVERRIDES],

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import torch
 
+from inception_cli.errors import InputError
 from inception_cli.models import create_model, list_models, model_info
 
 NUM_CLASSES = 10
@@ -116,6 +117,14 @@ def test_model_attributes(name: str) -> None:
     assert model.default_input_size == info.default_input_size == 299
     assert model.min_input_size == info.min_input_size == 75
     assert model.head_drop.p == pytest.approx(0.2)  # keep probability 0.8
+
+
+@pytest.mark.parametrize("name", ["v3", "v4"])
+@pytest.mark.parametrize("width", [0.0, -0.5, float("nan"), float("inf")])
+def test_bad_width_is_an_input_error(name: str, width: float) -> None:
+    # The same check and message as the residual networks, so the CLI reports it in one line.
+    with pytest.raises(InputError, match="width must be a positive number"):
+        create_model(name, width=width)
 
 
 def test_unknown_model_lists_known_names() -> None:

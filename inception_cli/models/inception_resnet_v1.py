@@ -10,9 +10,9 @@ Every residual block ends in a 1x1 convolution with bias and without BatchNorm o
 that maps the concatenated branches back to the block's input channels; its output is scaled
 before the addition (Fig 20): `out = ReLU(x + scale * branch)`.
 
-The two reduction blocks are parameterised by their filter counts, so Inception-ResNet-v2
-(`inception_resnet_v2.py`) builds its own from the same classes. No published weights exist for
-this network; module names follow the TF-slim style of the v2 port (`conv2d_1a`, ...).
+The two reduction blocks are parameterised by their filter counts (`reductions.py`), so
+Inception-v4 and Inception-ResNet-v2 build theirs from the same classes. No published weights
+exist for this network; module names follow the TF-slim style of the v2 port (`conv2d_1a`, ...).
 """
 
 from __future__ import annotations
@@ -24,16 +24,11 @@ import torch
 from torch import nn
 
 from inception_cli.errors import InputError
-from inception_cli.models.layers import BasicConv2d, scaled
+from inception_cli.models.layers import BasicConv2d, InceptionNet, check_width, scaled
+from inception_cli.models.reductions import ReductionA, ReductionB
 from inception_cli.models.registry import ModelInfo, register_model
 
-__all__ = [
-    "InceptionResNetV1",
-    "ReductionA",
-    "ReductionB",
-    "inception_resnet_v1",
-    "stage_scales",
-]
+__all__ = ["InceptionResNetV1", "stage_scales"]
 
 # Fig 20: the paper scales residuals by "between 0.1 and 0.3"; these are the values of the
 # released Inception-ResNet-v2 (stages A, B, C), used as the default for every residual network.
@@ -67,11 +62,6 @@ def stage_scales(residual_scale: ResidualScale) -> tuple[float, float, float]:
                 f"residual_scale must be positive, got {s}; the paper uses 0.1 to 0.3 (Fig 20)"
             )
     return scales[0], scales[1], scales[2]
-
-
-def check_width(width: float) -> None:
-    if not math.isfinite(width) or width <= 0:
-        raise InputError(f"width must be a positive number, got {width}; 1.0 is the paper's size")
 
 
 class InceptionResNetA(nn.Module):
@@ -147,72 +137,7 @@ class InceptionResNetC(nn.Module):
         return self.relu(x + self.scale * self.conv2d(branches))
 
 
-class ReductionA(nn.Module):
-    """Reduction-A, 35x35 → 17x17 (Fig 7), with the filter counts k, l, m, n of Table 1:
-    3x3 n s2 ‖ 1x1 k → 3x3 l → 3x3 m s2 ‖ 3x3 max pool s2 (strided layers valid).
-
-    Inception-v4 uses (192, 224, 256, 384), Inception-ResNet-v1 (192, 192, 256, 384) and
-    Inception-ResNet-v2 (256, 256, 384, 384), where TF-slim calls it Mixed_6a.
-    """
-
-    def __init__(
-        self,
-        in_chs: int,
-        k: int,
-        l: int,  # noqa: E741  (the paper's name, Table 1)
-        m: int,
-        n: int,
-        width: float,
-    ) -> None:
-        super().__init__()
-        k, l, m, n = (scaled(c, width) for c in (k, l, m, n))  # noqa: E741
-        self.branch0 = BasicConv2d(in_chs, n, 3, stride=2)
-        self.branch1 = nn.Sequential(
-            BasicConv2d(in_chs, k, 1),
-            BasicConv2d(k, l, 3, padding=1),
-            BasicConv2d(l, m, 3, stride=2),
-        )
-        self.branch2 = nn.MaxPool2d(3, stride=2)
-        self.out_chs = n + m + in_chs
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x)), 1)
-
-
-class ReductionB(nn.Module):
-    """Reduction-B of the residual networks, 17x17 → 8x8 (Figs 12 and 18):
-    1x1 256 → 3x3 `a` s2 ‖ 1x1 256 → 3x3 `b` s2 ‖ 1x1 256 → 3x3 `c1` → 3x3 `c2` s2 ‖
-    3x3 max pool s2 (strided layers valid).
-
-    Inception-ResNet-v1 (Fig 12) uses a, b, c1, c2 = 384, 256, 256, 256; Inception-ResNet-v2
-    (Fig 18, TF-slim Mixed_7a) uses 384, 288, 288, 320.
-    """
-
-    def __init__(self, in_chs: int, a: int, b: int, c1: int, c2: int, width: float) -> None:
-        super().__init__()
-        c256 = scaled(256, width)
-        a, b, c1, c2 = (scaled(c, width) for c in (a, b, c1, c2))
-        self.branch0 = nn.Sequential(
-            BasicConv2d(in_chs, c256, 1),
-            BasicConv2d(c256, a, 3, stride=2),
-        )
-        self.branch1 = nn.Sequential(
-            BasicConv2d(in_chs, c256, 1),
-            BasicConv2d(c256, b, 3, stride=2),
-        )
-        self.branch2 = nn.Sequential(
-            BasicConv2d(in_chs, c256, 1),
-            BasicConv2d(c256, c1, 3, padding=1),
-            BasicConv2d(c1, c2, 3, stride=2),
-        )
-        self.branch3 = nn.MaxPool2d(3, stride=2)
-        self.out_chs = a + b + c2 + in_chs
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x), self.branch3(x)), 1)
-
-
-class InceptionResNetV1(nn.Module):
+class InceptionResNetV1(InceptionNet):
     """Inception-ResNet-v1 (Figs 14 and 15): stem, 5 x Inception-ResNet-A, Reduction-A,
     10 x Inception-ResNet-B, Reduction-B, 5 x Inception-ResNet-C, average pooling, dropout,
     fully connected classifier.
@@ -221,8 +146,7 @@ class InceptionResNetV1(nn.Module):
     `residual_scale` is one float or one per stage (A, B, C); see Fig 20.
     """
 
-    default_input_size = 299
-    min_input_size = 75
+    classifier_name = "classif"
     residual = True
 
     def __init__(
@@ -236,7 +160,6 @@ class InceptionResNetV1(nn.Module):
         super().__init__()
         check_width(width)
         scale_a, scale_b, scale_c = stage_scales(residual_scale)
-        self.num_classes = num_classes
         c32, c64, c80, c192, c256 = (scaled(c, width) for c in (32, 64, 80, 192, 256))
 
         # Stem (Fig 14): 299 → 149 → 147 → 147 → 73 → 73 → 71 → 35.
@@ -255,11 +178,7 @@ class InceptionResNetV1(nn.Module):
         self.reduction_b = ReductionB(chs, 384, 256, 256, 256, width)
         chs = self.reduction_b.out_chs
         self.blocks_c = nn.Sequential(*[InceptionResNetC(chs, scale_c, width) for _ in range(5)])
-        self.num_features = chs
-
-        self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
-        self.head_drop = nn.Dropout(drop_rate)
-        self.classif = nn.Linear(self.num_features, num_classes)
+        self.build_head(chs, num_classes, drop_rate)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv2d_1a(x)
@@ -275,34 +194,11 @@ class InceptionResNetV1(nn.Module):
         x = self.reduction_b(x)
         return self.blocks_c(x)
 
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = self.head_drop(self.global_pool(x))
-        return x if pre_logits else self.classif(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
-
-
-def inception_resnet_v1(
-    num_classes: int = 1000,
-    width: float = 1.0,
-    in_chans: int = 3,
-    drop_rate: float = 0.2,
-    residual_scale: ResidualScale = DEFAULT_RESIDUAL_SCALE,
-) -> InceptionResNetV1:
-    return InceptionResNetV1(
-        num_classes=num_classes,
-        width=width,
-        in_chans=in_chans,
-        drop_rate=drop_rate,
-        residual_scale=residual_scale,
-    )
-
 
 register_model(
     ModelInfo(
         name="irv1",
-        builder=inception_resnet_v1,
+        builder=InceptionResNetV1,
         description="Inception-ResNet-v1 as printed in the paper (Figs 14, 10-13, 15)",
         residual=True,
     )

@@ -24,22 +24,15 @@ from torch import nn
 
 from inception_cli.models.inception_resnet_v1 import (
     DEFAULT_RESIDUAL_SCALE,
-    ReductionA,
-    ReductionB,
     ResidualScale,
-    check_width,
     stage_scales,
 )
 from inception_cli.models.inception_v4 import stem as inception_v4_stem
-from inception_cli.models.layers import BasicConv2d, scaled
+from inception_cli.models.layers import BasicConv2d, InceptionNet, check_width, scaled
+from inception_cli.models.reductions import ReductionA, ReductionB
 from inception_cli.models.registry import ModelInfo, register_model
 
-__all__ = [
-    "InceptionResNetV2",
-    "InceptionResNetV2Paper",
-    "inception_resnet_v2",
-    "inception_resnet_v2_paper",
-]
+__all__ = ["InceptionResNetV2", "InceptionResNetV2Paper"]
 
 
 class Mixed5b(nn.Module):
@@ -146,7 +139,7 @@ class InceptionResNetC(nn.Module):
         return self.relu(x + self.scale * self.conv2d(branches))
 
 
-class InceptionResNetV2(nn.Module):
+class InceptionResNetV2(InceptionNet):
     """Inception-ResNet-v2 as released in TF-slim (the published weights' network).
 
     `forward_features` returns (B, 1536 at width 1, 8, 8) for a 299x299 input.
@@ -154,8 +147,7 @@ class InceptionResNetV2(nn.Module):
     last Inception-ResNet-C block always adds its branch unscaled and without ReLU, as released.
     """
 
-    default_input_size = 299
-    min_input_size = 75
+    classifier_name = "classif"
     residual = True
 
     def __init__(
@@ -169,7 +161,6 @@ class InceptionResNetV2(nn.Module):
         super().__init__()
         check_width(width)
         scale_a, scale_b, scale_c = stage_scales(residual_scale)
-        self.num_classes = num_classes
         c32, c64, c80, c192 = (scaled(c, width) for c in (32, 64, 80, 192))
 
         # Stem: 299 → 149 → 147 → 147 → 73 → 73 → 71 → 35.
@@ -191,12 +182,9 @@ class InceptionResNetV2(nn.Module):
         chs = self.mixed_7a.out_chs
         self.repeat_2 = nn.Sequential(*[InceptionResNetC(chs, scale_c, width) for _ in range(9)])
         self.block8 = InceptionResNetC(chs, 1.0, width, activate=False)
-        self.num_features = scaled(1536, width)
-        self.conv2d_7b = BasicConv2d(chs, self.num_features, 1)
-
-        self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
-        self.head_drop = nn.Dropout(drop_rate)
-        self.classif = nn.Linear(self.num_features, num_classes)
+        num_features = scaled(1536, width)
+        self.conv2d_7b = BasicConv2d(chs, num_features, 1)
+        self.build_head(num_features, num_classes, drop_rate)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv2d_1a(x)
@@ -215,15 +203,8 @@ class InceptionResNetV2(nn.Module):
         x = self.block8(x)
         return self.conv2d_7b(x)
 
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = self.head_drop(self.global_pool(x))
-        return x if pre_logits else self.classif(x)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
-
-
-class InceptionResNetV2Paper(nn.Module):
+class InceptionResNetV2Paper(InceptionNet):
     """Inception-ResNet-v2 as printed in the paper: Inception-v4 stem (Fig 3), 5 x
     Inception-ResNet-A (Fig 16), Reduction-A (Fig 7, k, l, m, n = 256, 256, 384, 384), 10 x
     Inception-ResNet-B (Fig 17), Reduction-B (Fig 18), 5 x Inception-ResNet-C (Fig 19), average
@@ -233,8 +214,7 @@ class InceptionResNetV2Paper(nn.Module):
     prints 2048). `forward_features` returns (B, 2144 at width 1, 8, 8) for a 299x299 input.
     """
 
-    default_input_size = 299
-    min_input_size = 75
+    classifier_name = "classif"
     residual = True
 
     def __init__(
@@ -248,7 +228,6 @@ class InceptionResNetV2Paper(nn.Module):
         super().__init__()
         check_width(width)
         scale_a, scale_b, scale_c = stage_scales(residual_scale)
-        self.num_classes = num_classes
 
         stem_layers, chs = inception_v4_stem(in_chans, width)
         self.stem = nn.Sequential(*stem_layers)
@@ -259,11 +238,7 @@ class InceptionResNetV2Paper(nn.Module):
         self.reduction_b = ReductionB(chs, 384, 288, 288, 320, width)
         chs = self.reduction_b.out_chs
         self.blocks_c = nn.Sequential(*[InceptionResNetC(chs, scale_c, width) for _ in range(5)])
-        self.num_features = chs
-
-        self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
-        self.head_drop = nn.Dropout(drop_rate)
-        self.classif = nn.Linear(self.num_features, num_classes)
+        self.build_head(chs, num_classes, drop_rate)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
@@ -273,50 +248,11 @@ class InceptionResNetV2Paper(nn.Module):
         x = self.reduction_b(x)
         return self.blocks_c(x)
 
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = self.head_drop(self.global_pool(x))
-        return x if pre_logits else self.classif(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
-
-
-def inception_resnet_v2(
-    num_classes: int = 1000,
-    width: float = 1.0,
-    in_chans: int = 3,
-    drop_rate: float = 0.2,
-    residual_scale: ResidualScale = DEFAULT_RESIDUAL_SCALE,
-) -> InceptionResNetV2:
-    return InceptionResNetV2(
-        num_classes=num_classes,
-        width=width,
-        in_chans=in_chans,
-        drop_rate=drop_rate,
-        residual_scale=residual_scale,
-    )
-
-
-def inception_resnet_v2_paper(
-    num_classes: int = 1000,
-    width: float = 1.0,
-    in_chans: int = 3,
-    drop_rate: float = 0.2,
-    residual_scale: ResidualScale = DEFAULT_RESIDUAL_SCALE,
-) -> InceptionResNetV2Paper:
-    return InceptionResNetV2Paper(
-        num_classes=num_classes,
-        width=width,
-        in_chans=in_chans,
-        drop_rate=drop_rate,
-        residual_scale=residual_scale,
-    )
-
 
 register_model(
     ModelInfo(
         name="irv2",
-        builder=inception_resnet_v2,
+        builder=InceptionResNetV2,
         description="Inception-ResNet-v2 as released in TF-slim (published weights)",
         residual=True,
         timm_name="inception_resnet_v2",
@@ -327,7 +263,7 @@ register_model(
 register_model(
     ModelInfo(
         name="irv2_paper",
-        builder=inception_resnet_v2_paper,
+        builder=InceptionResNetV2Paper,
         description="Inception-ResNet-v2 as printed in the paper (Figs 3, 16-19, 15)",
         residual=True,
     )

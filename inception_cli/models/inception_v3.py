@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inception_cli.models.layers import BasicConv2d, scaled
+from inception_cli.models.layers import BasicConv2d, InceptionNet, check_width, scaled
 from inception_cli.models.registry import ModelInfo, register_model
 
-__all__ = ["InceptionV3", "inception_v3"]
+__all__ = ["InceptionV3"]
 
 
 def avg_pool_3x3(x: torch.Tensor) -> torch.Tensor:
@@ -205,7 +205,7 @@ class AuxHead(nn.Module):
         return self.fc(x)
 
 
-class InceptionV3(nn.Module):
+class InceptionV3(InceptionNet):
     """Inception-v3 (v3 paper Table 1). `forward_features` returns (B, 2048 at width 1, 8, 8) for
     a 299x299 input.
 
@@ -213,8 +213,7 @@ class InceptionV3(nn.Module):
     logits alone in eval mode.
     """
 
-    default_input_size = 299
-    min_input_size = 75
+    classifier_name = "fc"
     residual = False
 
     def __init__(
@@ -226,9 +225,7 @@ class InceptionV3(nn.Module):
         aux_logits: bool = False,
     ) -> None:
         super().__init__()
-        if width <= 0:
-            raise ValueError(f"width must be positive, got {width}")
-        self.num_classes = num_classes
+        check_width(width)
         self.aux_logits = aux_logits
         c32, c64, c80, c192 = (scaled(c, width) for c in (32, 64, 80, 192))
 
@@ -251,11 +248,7 @@ class InceptionV3(nn.Module):
         self.Mixed_7a = ReductionB(self.Mixed_6e.out_chs, width)
         self.Mixed_7b = InceptionC(self.Mixed_7a.out_chs, width)
         self.Mixed_7c = InceptionC(self.Mixed_7b.out_chs, width)
-        self.num_features = self.Mixed_7c.out_chs
-
-        self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
-        self.head_drop = nn.Dropout(drop_rate)
-        self.fc = nn.Linear(self.num_features, num_classes)
+        self.build_head(self.Mixed_7c.out_chs, num_classes, drop_rate)
 
     def forward_preaux(self, x: torch.Tensor) -> torch.Tensor:
         """Stem and the 35x35 and 17x17 blocks: up to the layer the auxiliary head reads."""
@@ -283,37 +276,20 @@ class InceptionV3(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_postaux(self.forward_preaux(x))
 
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = self.head_drop(self.global_pool(x))
-        return x if pre_logits else self.fc(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    # Wider than InceptionNet.forward: (logits, aux_logits) in training with the auxiliary head.
+    def forward(  # type: ignore[override]
+        self, x: torch.Tensor
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         x = self.forward_preaux(x)
         aux = self.AuxLogits(x) if self.AuxLogits is not None and self.training else None
         logits = self.forward_head(self.forward_postaux(x))
         return logits if aux is None else (logits, aux)
 
 
-def inception_v3(
-    num_classes: int = 1000,
-    width: float = 1.0,
-    in_chans: int = 3,
-    drop_rate: float = 0.2,
-    aux_logits: bool = False,
-) -> InceptionV3:
-    return InceptionV3(
-        num_classes=num_classes,
-        width=width,
-        in_chans=in_chans,
-        drop_rate=drop_rate,
-        aux_logits=aux_logits,
-    )
-
-
 register_model(
     ModelInfo(
         name="v3",
-        builder=inception_v3,
+        builder=InceptionV3,
         description="Inception-v3, the baseline of Figs 25/26 (optional auxiliary head)",
         residual=False,
         timm_name="inception_v3",

@@ -1,8 +1,9 @@
 """Inception-v4 (Szegedy et al., 2016, Figs 3-9).
 
 The pure Inception network of the paper: the stem of Fig 3, four Inception-A blocks (Fig 4),
-Reduction-A (Fig 7), seven Inception-B blocks (Fig 5), Reduction-B (Fig 8), three Inception-C
-blocks (Fig 6), then average pooling, dropout (keep 0.8) and the classifier (Fig 9).
+Reduction-A (Fig 7, shared with the residual networks in `reductions.py`), seven Inception-B
+blocks (Fig 5), Reduction-B (Fig 8), three Inception-C blocks (Fig 6), then average pooling,
+dropout (keep 0.8) and the classifier (Fig 9).
 
 Module names reproduce timm's `inception_v4` (a port of the released TF-slim model), so the
 state dict keys are the same (`features.N...`, `last_linear`) and published weights load as is.
@@ -12,19 +13,17 @@ channels in `out_chs`, from which the next block and the classifier are sized.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import torch
 from torch import nn
 
-from inception_cli.models.layers import BasicConv2d, scaled
+from inception_cli.models.layers import BasicConv2d, Block, InceptionNet, check_width, scaled
+from inception_cli.models.reductions import ReductionA
 from inception_cli.models.registry import ModelInfo, register_model
 
-__all__ = ["InceptionV4", "inception_v4"]
-
-
-class Block(nn.Module):
-    """A block that knows its output channels, so the next one can be sized at any width."""
-
-    out_chs: int
+__all__ = ["InceptionV4"]
 
 
 class Mixed3a(Block):
@@ -121,26 +120,6 @@ class InceptionA(Block):
         return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x), self.branch3(x)), 1)
 
 
-class ReductionA(Block):
-    """Reduction-A, 35x35 → 17x17 (Fig 7, Table 1 with k, l, m, n = 192, 224, 256, 384):
-    3x3 n s2 ‖ 1x1 k → 3x3 l → 3x3 m s2 ‖ 3x3 max pool s2."""
-
-    def __init__(self, in_chs: int, width: float) -> None:
-        super().__init__()
-        k, l, m, n = (scaled(c, width) for c in (192, 224, 256, 384))  # noqa: E741  (Table 1)
-        self.branch0 = BasicConv2d(in_chs, n, 3, stride=2)
-        self.branch1 = nn.Sequential(
-            BasicConv2d(in_chs, k, 1),
-            BasicConv2d(k, l, 3, padding=1),
-            BasicConv2d(l, m, 3, stride=2),
-        )
-        self.branch2 = nn.MaxPool2d(3, stride=2)
-        self.out_chs = n + m + in_chs
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x)), 1)
-
-
 class InceptionB(Block):
     """Inception-B, the 17x17 block (Fig 5): 1x1 384 ‖ 1x1 192 → 1x7 224 → 7x1 256 ‖
     1x1 192 → 7x1 192 → 1x7 224 → 7x1 224 → 1x7 256 ‖ avg pool → 1x1 128."""
@@ -233,15 +212,14 @@ class InceptionC(Block):
         return torch.cat((x0, x1, x2, x3), 1)
 
 
-class InceptionV4(nn.Module):
+class InceptionV4(InceptionNet):
     """Inception-v4 (Fig 9): stem, 4 x Inception-A, Reduction-A, 7 x Inception-B, Reduction-B,
     3 x Inception-C, average pooling, dropout, fully connected classifier.
 
     `forward_features` returns (B, 1536 at width 1, 8, 8) for a 299x299 input.
     """
 
-    default_input_size = 299
-    min_input_size = 75
+    classifier_name = "last_linear"
     residual = False
 
     def __init__(
@@ -252,53 +230,31 @@ class InceptionV4(nn.Module):
         drop_rate: float = 0.2,
     ) -> None:
         super().__init__()
-        if width <= 0:
-            raise ValueError(f"width must be positive, got {width}")
-        self.num_classes = num_classes
+        check_width(width)
 
         layers, chs = stem(in_chans, width)
-        block_types: list[type[Block]] = [
+        block_types: list[Callable[..., Block]] = [
             *[InceptionA] * 4,
-            ReductionA,
+            partial(ReductionA, k=192, l=224, m=256, n=384),  # Table 1, Inception-v4
             *[InceptionB] * 7,
             ReductionB,
             *[InceptionC] * 3,
         ]
         for block_type in block_types:
-            block = block_type(chs, width)
+            block = block_type(chs, width=width)
             layers.append(block)
             chs = block.out_chs
         self.features = nn.Sequential(*layers)
-        self.num_features = chs
-
-        self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
-        self.head_drop = nn.Dropout(drop_rate)
-        self.last_linear = nn.Linear(self.num_features, num_classes)
+        self.build_head(chs, num_classes, drop_rate)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
-
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = self.head_drop(self.global_pool(x))
-        return x if pre_logits else self.last_linear(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
-
-
-def inception_v4(
-    num_classes: int = 1000,
-    width: float = 1.0,
-    in_chans: int = 3,
-    drop_rate: float = 0.2,
-) -> InceptionV4:
-    return InceptionV4(num_classes=num_classes, width=width, in_chans=in_chans, drop_rate=drop_rate)
 
 
 register_model(
     ModelInfo(
         name="v4",
-        builder=inception_v4,
+        builder=InceptionV4,
         description="Inception-v4, pure Inception (Figs 3-9)",
         residual=False,
         timm_name="inception_v4",

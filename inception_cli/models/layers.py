@@ -1,14 +1,25 @@
-"""Building blocks shared by every family: the conv-BN-ReLU unit and channel scaling."""
+"""Building blocks shared by every family: the conv-BN-ReLU unit, channel scaling, the width
+check and the classifier head."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
+
+from inception_cli.errors import InputError
 
 
 def scaled(channels: int, width: float) -> int:
     """Number of channels of a layer after applying the width multiplier (at least 1)."""
     return max(1, int(round(channels * width)))
+
+
+def check_width(width: float) -> None:
+    """Every family accepts the same widths: any positive, finite multiplier."""
+    if not math.isfinite(width) or width <= 0:
+        raise InputError(f"width must be a positive number, got {width}; 1.0 is the paper's size")
 
 
 class BasicConv2d(nn.Module):
@@ -34,3 +45,47 @@ class BasicConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.relu(self.bn(self.conv(x)))
+
+
+class Block(nn.Module):
+    """A block that knows its output channels, so the next one can be sized at any width."""
+
+    out_chs: int
+
+
+class InceptionNet(nn.Module):
+    """What every network of the paper ends with (Figs 9 and 15): average pooling, dropout
+    (keep 0.8 by default) and a fully connected classifier, run after `forward_features`.
+
+    A family builds its layers, then calls `build_head` last, so the classifier's keys come last
+    in the state dict. The classifier is stored under `classifier_name`, which differs per family
+    because the keys must match timm's: `last_linear` (v4), `fc` (v3), `classif` (the residual
+    networks).
+    """
+
+    classifier_name: str
+    residual: bool
+    default_input_size = 299
+    min_input_size = 75
+    num_classes: int
+    num_features: int
+
+    def build_head(self, num_features: int, num_classes: int, drop_rate: float) -> None:
+        self.num_features = num_features
+        self.num_classes = num_classes
+        self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+        self.head_drop = nn.Dropout(drop_rate)
+        setattr(self, self.classifier_name, nn.Linear(num_features, num_classes))
+
+    def get_classifier(self) -> nn.Module:
+        return self.get_submodule(self.classifier_name)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.head_drop(self.global_pool(x))
+        return x if pre_logits else self.get_classifier()(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))

@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -39,13 +39,15 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from inception_cli.errors import InputError
-from inception_cli.hardware import cpu_model
+from inception_cli.hardware import cpu_model, native_bf16
 from inception_cli.models import create_model, list_models, model_info
 
 MODES = ("train", "eval", "data", "all")
 NETWORK_MODES = ("train", "eval")
 PRECISIONS = ("32", "bf16-mixed", "16-mixed")
-REFERENCES = ("timm",)
+# timm: timm's network with the same settings as ours; timm-fp32: timm's network in plain float32
+# and NCHW (what a timm user gets by default), against ours with the settings given.
+REFERENCES = ("timm", "timm-fp32")
 AUTOCAST_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 DROP_RATE = 0.2  # the paper's keep probability 0.8, given to timm's network as well
 BENCH_DIR = Path("runs") / "bench"
@@ -142,11 +144,13 @@ def make_settings(overrides: Sequence[str], **options: Any) -> BenchSettings:
     """Check the command's options and overrides together; InputError on the first problem."""
     parsed = parse_overrides(overrides)
     mode, precision, vs = options["mode"], str(options["precision"]), options["vs"]
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if precision == "auto":  # what `inception train` uses on this hardware
+        precision = "bf16-mixed" if native_bf16(device) else "32"
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
     if precision not in PRECISIONS:
         raise InputError(f"unknown precision {precision!r}; use one of: {', '.join(PRECISIONS)}")
-    device = "cuda" if torch.cuda.is_available() else "cpu"
     if precision == "16-mixed" and device == "cpu":
         raise InputError("--precision 16-mixed needs a GPU; on a CPU use bf16-mixed or 32")
     if precision == "bf16-mixed" and device == "cuda" and not torch.cuda.is_bf16_supported():
@@ -387,11 +391,15 @@ def bench_network(
     settings: BenchSettings, mode: str, peaks: dict[str, float], console: Console
 ) -> dict[str, Any]:
     """Our network alone, or ours and timm's timed in alternating blocks."""
-    labels = ["ours", "timm"] if settings.vs == "timm" else ["ours"]
-    networks = [prepare_network(settings, label, mode, console) for label in labels]
+    contenders = [("ours", settings)]
+    if settings.vs == "timm":
+        contenders.append(("timm", settings))
+    elif settings.vs == "timm-fp32":
+        contenders.append(("timm", replace(settings, precision="32", channels_last=False)))
+    networks = [prepare_network(s, label, mode, console) for label, s in contenders]
     for _ in range(settings.repeats):
-        for network in networks:
-            time_block(network, settings)
+        for network, (_, network_settings) in zip(networks, contenders, strict=True):
+            time_block(network, network_settings)
     result: dict[str, Any] = {
         "networks": [network_record(network, settings, peaks) for network in networks]
     }
@@ -405,7 +413,7 @@ def bench_network(
             )
         ]
         result["vs"] = {
-            "reference": "timm",
+            "reference": settings.vs,
             "ratios": ratios,
             "median_ratio": statistics.median(ratios),
         }
