@@ -221,7 +221,9 @@ def test_folder_with_blacklist_and_unreadable_image(tmp_path: Path) -> None:
     output.write_text("an earlier result\n")
     options = EVAL_OPTIONS | dict(data=str(folder), exclude_blacklist=blacklist, output=output)
     record = run_eval([str(run_dir)], **options, limit=None)  # type: ignore[arg-type]
-    assert record["images"] == {"evaluated": 3, "excluded_blacklist": 2, "corrupt": 1}
+    counts = {key: record["images"][key] for key in ("evaluated", "excluded_blacklist", "corrupt")}
+    assert counts == {"evaluated": 3, "excluded_blacklist": 2, "corrupt": 1}
+    assert len(record["images"]["labels_sha256"]) == 64
     assert record["data"]["layout"] == "flat"
     assert output.read_text() == "an earlier result\n"
     assert json.loads((tmp_path / "result-1.json").read_text())["images"]["corrupt"] == 1
