@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import lightning.pytorch as pl
 import pytest
 import torch
 
@@ -257,3 +258,29 @@ def test_wandb_logger_runs_offline_in_the_run_directory(inception, tmp_path: Pat
     assert (run_dir / "metrics.csv").is_file(), "csv stays on beside wandb"
     offline = list((run_dir / "wandb").glob("offline-run-*"))
     assert len(offline) == 1, "wandb writes one offline run inside the run directory"
+
+
+class Explode(pl.Callback):
+    """Fails the run at its third step, as a crash in the middle of training would."""
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: object) -> None:
+        if trainer.global_step == 3:
+            raise RuntimeError("boom")
+
+
+def test_a_crash_marks_the_run_failed_and_keeps_what_was_logged(tmp_path: Path) -> None:
+    cfg = compose_train_config(
+        [
+            *TINY,
+            "+callbacks.extra.explode._target_=tests.test_train.Explode",
+            f"paths.runs_dir={tmp_path}",
+        ]
+    )
+    run_dir = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="boom"):
+        train(cfg, run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "failed"
+    assert "boom" in summary["error"]
+    # The two steps finished before the crash stay logged (the third dies before its row).
+    assert [int(r["step"]) for r in read_rows(run_dir)] == [0, 1]
