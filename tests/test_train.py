@@ -272,7 +272,7 @@ def test_a_crash_marks_the_run_failed_and_keeps_what_was_logged(tmp_path: Path) 
     cfg = compose_train_config(
         [
             *TINY,
-            "+callbacks.extra.explode._target_=tests.test_train.Explode",
+            f"+callbacks.extra.explode._target_={__name__}.Explode",
             f"paths.runs_dir={tmp_path}",
         ]
     )
