@@ -55,6 +55,7 @@ def test_network_modes_give_positive_throughput_and_finite_gflops(
     assert math.isfinite(ours["gflops_per_s"]) and ours["gflops_per_s"] > 0
     assert 0 < ours["share_of_peak"] < 1.5
     assert ours["peak_memory_mb"] > 0
+    assert ours["folded_batchnorm"] is (mode == "eval")  # as `inception eval` runs it
 
 
 def test_training_step_counts_the_backward_pass(all_modes: tuple[dict[str, Any], Path]) -> None:
@@ -104,6 +105,7 @@ def test_vs_timm_gives_one_ratio_per_pair_and_their_median(tmp_path: Path) -> No
     result = record["results"]["eval"]
     ours, timm = result["networks"]
     assert (ours["implementation"], timm["implementation"]) == ("ours", "timm")
+    assert ours["folded_batchnorm"] is True and timm["folded_batchnorm"] is False
     # The same architecture: the same FLOPs, counted independently in each implementation.
     assert ours["gflop_per_step"] == pytest.approx(timm["gflop_per_step"])
     ratios = result["vs"]["ratios"]

@@ -8,7 +8,9 @@ Reduction-B (Fig 12), five Inception-ResNet-C blocks (Fig 13), then average pool
 
 Every residual block ends in a 1x1 convolution with bias and without BatchNorm or activation
 that maps the concatenated branches back to the block's input channels; its output is scaled
-before the addition (Fig 20): `out = ReLU(x + scale * branch)`.
+before the addition (Fig 20): `out = ReLU(x + scale * branch)`, computed as
+`torch.add(x, branch, alpha=scale)` so the scaling and the addition run as one kernel; `scale` is
+a Python float, as `alpha` requires.
 
 The two reduction blocks are parameterised by their filter counts (`reductions.py`), so
 Inception-v4 and Inception-ResNet-v2 build theirs from the same classes. No published weights
@@ -71,7 +73,7 @@ class InceptionResNetA(nn.Module):
 
     def __init__(self, in_chs: int, scale: float, width: float) -> None:
         super().__init__()
-        self.scale = scale
+        self.scale = float(scale)
         c32 = scaled(32, width)
         self.branch0 = BasicConv2d(in_chs, c32, 1)
         self.branch1 = nn.Sequential(
@@ -88,7 +90,7 @@ class InceptionResNetA(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         branches = torch.cat((self.branch0(x), self.branch1(x), self.branch2(x)), 1)
-        return self.relu(x + self.scale * self.conv2d(branches))
+        return self.relu(torch.add(x, self.conv2d(branches), alpha=self.scale))
 
 
 class InceptionResNetB(nn.Module):
@@ -98,7 +100,7 @@ class InceptionResNetB(nn.Module):
 
     def __init__(self, in_chs: int, scale: float, width: float) -> None:
         super().__init__()
-        self.scale = scale
+        self.scale = float(scale)
         c128 = scaled(128, width)
         self.branch0 = BasicConv2d(in_chs, c128, 1)
         self.branch1 = nn.Sequential(
@@ -111,7 +113,7 @@ class InceptionResNetB(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         branches = torch.cat((self.branch0(x), self.branch1(x)), 1)
-        return self.relu(x + self.scale * self.conv2d(branches))
+        return self.relu(torch.add(x, self.conv2d(branches), alpha=self.scale))
 
 
 class InceptionResNetC(nn.Module):
@@ -121,7 +123,7 @@ class InceptionResNetC(nn.Module):
 
     def __init__(self, in_chs: int, scale: float, width: float) -> None:
         super().__init__()
-        self.scale = scale
+        self.scale = float(scale)
         c192 = scaled(192, width)
         self.branch0 = BasicConv2d(in_chs, c192, 1)
         self.branch1 = nn.Sequential(
@@ -134,7 +136,7 @@ class InceptionResNetC(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         branches = torch.cat((self.branch0(x), self.branch1(x)), 1)
-        return self.relu(x + self.scale * self.conv2d(branches))
+        return self.relu(torch.add(x, self.conv2d(branches), alpha=self.scale))
 
 
 class InceptionResNetV1(InceptionNet):

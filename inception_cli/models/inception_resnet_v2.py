@@ -14,7 +14,8 @@ Reduction-B, 5 x Inception-ResNet-C, then pooling. The printed channel counts of
 projection maps back to the channels its block actually receives. docs/models.md lists every
 difference between the two.
 
-Both versions share the blocks below; the residual blocks add their scaled branch (Fig 20).
+Both versions share the blocks below; the residual blocks add their scaled branch (Fig 20) in
+one kernel, `torch.add(x, branch, alpha=scale)`, as Inception-ResNet-v1 does.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class InceptionResNetA(nn.Module):
 
     def __init__(self, in_chs: int, scale: float, width: float) -> None:
         super().__init__()
-        self.scale = scale
+        self.scale = float(scale)
         c32, c48, c64 = scaled(32, width), scaled(48, width), scaled(64, width)
         self.branch0 = BasicConv2d(in_chs, c32, 1)
         self.branch1 = nn.Sequential(
@@ -87,7 +88,7 @@ class InceptionResNetA(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         branches = torch.cat((self.branch0(x), self.branch1(x), self.branch2(x)), 1)
-        return self.relu(x + self.scale * self.conv2d(branches))
+        return self.relu(torch.add(x, self.conv2d(branches), alpha=self.scale))
 
 
 class InceptionResNetB(nn.Module):
@@ -97,7 +98,7 @@ class InceptionResNetB(nn.Module):
 
     def __init__(self, in_chs: int, scale: float, width: float) -> None:
         super().__init__()
-        self.scale = scale
+        self.scale = float(scale)
         c128, c160, c192 = scaled(128, width), scaled(160, width), scaled(192, width)
         self.branch0 = BasicConv2d(in_chs, c192, 1)
         self.branch1 = nn.Sequential(
@@ -110,7 +111,7 @@ class InceptionResNetB(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         branches = torch.cat((self.branch0(x), self.branch1(x)), 1)
-        return self.relu(x + self.scale * self.conv2d(branches))
+        return self.relu(torch.add(x, self.conv2d(branches), alpha=self.scale))
 
 
 class InceptionResNetC(nn.Module):
@@ -123,7 +124,7 @@ class InceptionResNetC(nn.Module):
 
     def __init__(self, in_chs: int, scale: float, width: float, activate: bool = True) -> None:
         super().__init__()
-        self.scale = scale
+        self.scale = float(scale)
         c192, c224, c256 = scaled(192, width), scaled(224, width), scaled(256, width)
         self.branch0 = BasicConv2d(in_chs, c192, 1)
         self.branch1 = nn.Sequential(
@@ -136,7 +137,7 @@ class InceptionResNetC(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         branches = torch.cat((self.branch0(x), self.branch1(x)), 1)
-        return self.relu(x + self.scale * self.conv2d(branches))
+        return self.relu(torch.add(x, self.conv2d(branches), alpha=self.scale))
 
 
 class InceptionResNetV2(InceptionNet):
