@@ -28,6 +28,7 @@ from rich.table import Table
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from inception_cli import runs
 from inception_cli.data.crops import (
     CROP_COUNTS,
     make_crops,
@@ -37,6 +38,7 @@ from inception_cli.data.crops import (
 )
 from inception_cli.data.imagenet_val import ValImages, open_imagenet_val, read_blacklist
 from inception_cli.errors import InputError
+from inception_cli.models.fusion import fold_batchnorm
 
 RUNS_DIR = Path("runs")
 MEMBER_KEYS = ("model", "weights")
@@ -161,21 +163,13 @@ def parse_member_args(args: Sequence[str]) -> list[Path | dict[str, str]]:
 
 def latest_finished_run(runs_dir: Path = RUNS_DIR) -> Path:
     """The finished run (runs/<id> or runs/<sweep>/<n>_<model>) updated last."""
-    candidates: list[tuple[str, Path]] = []
-    for summary_file in [*runs_dir.glob("*/summary.json"), *runs_dir.glob("*/*/summary.json")]:
-        try:
-            summary = json.loads(summary_file.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(summary, dict) and summary.get("status") == "finished":
-            updated = str(summary.get("updated_at") or "")
-            candidates.append((updated, summary_file.parent))
-    if not candidates:
+    run_dir = runs.latest_finished_run(runs_dir)
+    if run_dir is None:
         raise InputError(
             f"no finished run under ./{runs_dir}; train one with `inception train` or name a run "
             "directory"
         )
-    return max(candidates, key=lambda item: (item[0], item[1].stat().st_mtime))[1]
+    return run_dir
 
 
 def _container(node: Any) -> dict[str, Any]:
@@ -513,8 +507,9 @@ def evaluate_members(
         raise InputError(f"--crops {crops}; use one of {', '.join(map(str, CROP_COUNTS))}")
     device = device or torch.device("cpu")
     console = console or Console(stderr=True)
-    for member in members:
-        member.model.to(device).eval()
+    # BatchNorm folded into the convolutions: the same logits, fewer kernels. The members keep
+    # their own (unfolded) networks.
+    models = [fold_batchnorm(member.model.to(device).eval()) for member in members]
     statistics = {
         member.preprocessing: (
             torch.tensor(member.preprocessing.mean, device=device).view(-1, 1, 1),
@@ -560,7 +555,7 @@ def evaluate_members(
                 inputs = ((views.flatten(0, 1) - mean) / std).contiguous()
                 synchronize()
                 forward_start = time.perf_counter()
-                logits = member.model(inputs)
+                logits = models[index](inputs)
                 if isinstance(logits, tuple):  # auxiliary logits, should a model return them
                     logits = logits[0]
                 probs = logits.float().softmax(dim=1).view(len(batch), crops, -1).mean(dim=1)
