@@ -11,6 +11,7 @@ Only the standard library is used here, so `compare` can read runs without torch
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -37,10 +38,13 @@ METRIC_COLUMNS = (
     "val/top5_error",
 )
 RESIDUAL_MODELS = frozenset({"irv1", "irv2", "irv2_paper"})
+PURE_MODELS = frozenset({"v3", "v4"})
 
 
 def is_run_dir(path: Path) -> bool:
-    return (path / SUMMARY).is_file() or (path / METRICS).is_file() or (path / CONFIG).is_file()
+    """A run holds metrics.csv or summary.json. A folder with only .hydra/config.yaml is a run
+    that stopped before training began: there is nothing in it to compare, resume or evaluate."""
+    return (path / SUMMARY).is_file() or (path / METRICS).is_file()
 
 
 def iter_runs(path: Path) -> Iterator[Path]:
@@ -49,6 +53,24 @@ def iter_runs(path: Path) -> Iterator[Path]:
         yield path
     elif path.is_dir():
         yield from (child for child in sorted(path.iterdir()) if is_run_dir(child))
+
+
+def model_from_run_id(run_id: str) -> str | None:
+    """Run ids end in the model name (conf/hydra/default.yaml): 2026-11-27_21-03-11_irv2,
+    0_irv2_paper. The longest name is tried first, so irv2_paper is not read as irv2."""
+    for model in sorted(RESIDUAL_MODELS | PURE_MODELS, key=len, reverse=True):
+        if run_id == model or run_id.endswith(f"_{model}"):
+            return model
+    return None
+
+
+def residual_by_name(model: str) -> bool | None:
+    """For summaries that do not record `residual`; None for a model this tool does not build."""
+    if model in RESIDUAL_MODELS:
+        return True
+    if model in PURE_MODELS:
+        return False
+    return None
 
 
 def checkpoint(run_dir: Path, which: str) -> Path:
@@ -73,6 +95,25 @@ def read_summary(run_dir: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, str]]:
+    """The rows of metrics.csv, one per logging call; cells a row did not log are empty.
+
+    Raises OSError, UnicodeDecodeError or csv.Error for a file that cannot be read.
+    """
+    with (run_dir / METRICS).open(newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def write_csv(path: Path, fields: list[str], rows: list[dict[str, str]]) -> None:
+    """Replace `path` with these rows in one step (temporary file, then rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
 
 
 def write_summary(run_dir: Path, summary: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
-from inception_cli.runs import METRIC_COLUMNS, METRICS
+from inception_cli.runs import METRIC_COLUMNS, METRICS, read_metrics, write_csv
 
 
 class RunCSVLogger(Logger):
@@ -76,14 +76,7 @@ class RunCSVLogger(Logger):
             self._columns = header + [c for c in self._columns if c not in header]
 
     def _rewrite_with_columns(self) -> None:
-        with self.path.open(newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        with tmp.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=self._columns)
-            writer.writeheader()
-            writer.writerows(rows)
-        tmp.replace(self.path)
+        write_csv(self.path, self._columns, read_metrics(self._save_dir))
 
 
 def _plain(value: Any) -> Any:

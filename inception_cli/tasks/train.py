@@ -7,7 +7,6 @@ same module in every rank with `hydra.run.dir` pointing at the shared run direct
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import sys
@@ -158,10 +157,10 @@ def keep_rows_before_checkpoint(run_dir: Path, ckpt_path: Path) -> None:
     if not metrics.is_file():
         return
     step = int(torch.load(ckpt_path, map_location="cpu", weights_only=False).get("global_step", 0))
-    with metrics.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        fields = list(reader.fieldnames or [])
-        rows = list(reader)
+    rows = runs.read_metrics(run_dir)
+    if not rows:
+        return
+    fields = list(rows[0])
     keep: list[dict[str, str]] = []
     replayed: list[dict[str, str]] = []
     for row in rows:
@@ -171,13 +170,8 @@ def keep_rows_before_checkpoint(run_dir: Path, ckpt_path: Path) -> None:
     n = 1
     while (side := run_dir / f"metrics.replayed-{n}.csv").exists():
         n += 1
-    for path, content in ((side, replayed), (metrics, keep)):
-        tmp = path.with_name(f".{path.name}.tmp")
-        with tmp.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(content)
-        tmp.replace(path)
+    runs.write_csv(side, fields, replayed)
+    runs.write_csv(metrics, fields, keep)
 
 
 def print_summary(summary: dict[str, Any], run_dir: Path) -> None:
