@@ -28,7 +28,7 @@ def config_dir() -> Path:
 
 
 @cache
-def run_id(model_name: str) -> str:
+def run_id(model_name: str, runs_dir: str | None = None) -> str:
     """Run directory name shared by every rank of one run.
 
     Ranks that an outside launcher starts (torchrun, SLURM) each compose the config: a timestamp
@@ -43,7 +43,13 @@ def run_id(model_name: str) -> str:
     rdzv = os.environ.get("TORCHELASTIC_RUN_ID")
     if rdzv and rdzv != "none":
         return f"{rdzv}_{model_name}"
-    return f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{model_name}"
+    base = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{model_name}"
+    # Two runs started in the same second must not share (and overwrite) one directory.
+    candidate, n = base, 0
+    while runs_dir is not None and (Path(runs_dir) / candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
 
 
 def wandb_offline() -> bool:

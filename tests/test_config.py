@@ -109,3 +109,19 @@ def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
     result = runner.invoke(app, ["train", f"resume={tmp_path}"])
     assert result.exit_code == 2
     assert "has no checkpoints/last.ckpt" in result.stderr
+
+
+def test_runs_started_in_the_same_second_get_their_own_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inception_cli import config
+    from inception_cli.config import run_id
+
+    monkeypatch.setattr(config.time, "strftime", lambda fmt: "2026-01-01_00-00-00")
+    run_id.cache_clear()
+    first = run_id("v4", str(tmp_path))
+    (tmp_path / first).mkdir()
+    run_id.cache_clear()
+    second = run_id("v4", str(tmp_path))
+    assert (first, second) == ("2026-01-01_00-00-00_v4", "2026-01-01_00-00-00_v4-1")
+    run_id.cache_clear()
