@@ -116,6 +116,14 @@ def write_csv(path: Path, fields: list[str], rows: list[dict[str, str]]) -> None
     os.replace(tmp, path)
 
 
+def write_new_json(path: Path, record: dict[str, Any]) -> None:
+    """Write a result file that must not replace anything: fails if `path` appeared meanwhile."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x") as file:
+        json.dump(record, file, indent=2)
+        file.write("\n")
+
+
 def write_summary(run_dir: Path, summary: dict[str, Any]) -> None:
     atomic_write_text(run_dir / SUMMARY, json.dumps(summary, indent=2, sort_keys=False) + "\n")
 

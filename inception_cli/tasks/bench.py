@@ -13,7 +13,6 @@ hardware a network uses, not only how fast it is. docs/performance.md explains e
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import resource
@@ -38,6 +37,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
+from inception_cli import runs
 from inception_cli.errors import InputError
 from inception_cli.hardware import cpu_model, native_bf16
 from inception_cli.models import create_model, list_models, model_info
@@ -694,10 +694,7 @@ def run_bench(
         record["results"]["data"] = rows
         print_data(console, rows, settings)
     path = output_path(settings, output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("x") as file:  # "x": never replace a file that appeared meanwhile
-        json.dump(record, file, indent=2)
-        file.write("\n")
+    runs.write_new_json(path, record)
     console.print(f"wrote {escape(str(path))}")
     return record
 

@@ -10,7 +10,6 @@ the crop order are documented in inception_cli/data/crops.py and docs/eval.md.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -739,9 +738,6 @@ def run_eval(
     print_results(console, members, scores, crops, eval_data)
     record = build_record(members, eval_data, scores, crops, ema)
     path = result_path(members, crops, output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("x") as file:  # "x": never replace a file that appeared meanwhile
-        json.dump(record, file, indent=2)
-        file.write("\n")
+    runs.write_new_json(path, record)
     console.print(f"wrote {escape(str(path))}")
     return record
