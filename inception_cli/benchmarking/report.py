@@ -1,0 +1,121 @@
+"""What `inception bench` reports: the environment, the settings, a rich table per mode and the
+path of the JSON record, which never replaces a file."""
+
+from __future__ import annotations
+
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from inception_cli.benchmarking.settings import BenchSettings
+from inception_cli.hardware import cpu_model
+
+BENCH_DIR = Path("runs") / "bench"
+
+
+def environment(settings: BenchSettings) -> dict[str, Any]:
+    cuda = settings.device == "cuda"
+    return {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "device": settings.device,
+        "device_name": torch.cuda.get_device_name() if cuda else cpu_model(),
+        "cpu_model": cpu_model(),
+        "cpu_cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        "cudnn_benchmark": torch.backends.cudnn.benchmark if cuda else None,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def settings_record(settings: BenchSettings) -> dict[str, Any]:
+    return {
+        "model": settings.model,
+        "width": settings.width,
+        "num_classes": settings.num_classes,
+        "mode": settings.mode,
+        "batch_size": settings.batch_size,
+        "size": settings.size,
+        "precision": settings.precision,
+        "channels_last": settings.channels_last,
+        "compile": settings.compile,
+        "vs": settings.vs,
+        "repeats": settings.repeats,
+        "steps": settings.steps,
+        "warmup": settings.warmup,
+        "workers": list(settings.workers),
+        "data_root": settings.data_root,
+        "peak_seconds": settings.peak_seconds,
+    }
+
+
+def print_networks(
+    console: Console, mode: str, result: dict[str, Any], settings: BenchSettings
+) -> None:
+    memory = "peak GPU memory allocated" if settings.device == "cuda" else "peak process RSS"
+    dtype = str(settings.compute_dtype).removeprefix("torch.")
+    table = Table(
+        title=f"{mode}: {settings.model} width {settings.width:g}, {settings.size} px, "
+        f"batch {settings.batch_size}, precision {settings.precision}"
+        + (", channels_last" if settings.channels_last else ""),
+        caption=f"GFLOP: one {'training step' if mode == 'train' else 'forward pass'}; "
+        f"%peak: of the {dtype} matmul peak; MiB: {memory}"
+        + ("; ours: BatchNorm folded into the convolutions" if mode == "eval" else ""),
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("network", no_wrap=True)
+    for column in ("img/s", "ms/step", "GFLOP", "GFLOP/s", "%peak", "MiB", "compiled"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for row in result["networks"]:
+        table.add_row(
+            row["implementation"],
+            f"{row['images_per_s']:.1f}",
+            f"{row['step_time_ms']:.1f}",
+            f"{row['gflop_per_step']:.2f}",
+            f"{row['gflops_per_s']:.1f}",
+            f"{100 * row['share_of_peak']:.1f}",
+            f"{row['peak_memory_mb']:.0f}",
+            "yes" if row["compiled"] else ("failed" if row["compile_error"] else "no"),
+        )
+    console.print(table)
+    if "vs" in result:
+        ratios = ", ".join(f"{ratio:.3f}" for ratio in result["vs"]["ratios"])
+        median = result["vs"]["median_ratio"]
+        console.print(f"ours/timm images/s per pair: {ratios}; median [bold]{median:.3f}[/]")
+
+
+def print_data(console: Console, rows: list[dict[str, Any]], settings: BenchSettings) -> None:
+    table = Table(title=f"data: training loader, batch {settings.batch_size}", box=box.SIMPLE_HEAD)
+    for column in ("dataset", "input px", "workers", "pinned", "images/s"):
+        table.add_column(column, justify="left" if column == "dataset" else "right")
+    for row in rows:
+        table.add_row(
+            row["dataset"],
+            str(row["input_size"]),
+            str(row["workers"]),
+            "yes" if row["pin_memory"] else "no",
+            f"{row['images_per_s']:.1f}",
+        )
+    console.print(table)
+
+
+def output_path(settings: BenchSettings, output: Path | None) -> Path:
+    """--output, or runs/bench/<model>-<mode>-<time>.json; if the file exists, a -1, -2 ...
+    suffix keeps it: figures are never overwritten."""
+    if output is None:
+        stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        output = BENCH_DIR / f"{settings.model}-{settings.mode}-{stamp}.json"
+    candidate, number = output, 0
+    while candidate.exists():
+        number += 1
+        candidate = output.with_name(f"{output.stem}-{number}{output.suffix}")
+    return candidate
