@@ -262,13 +262,11 @@ def _first_of_each_sweep(overrides: list[str]) -> list[str]:
 
 def _is_distributed(cfg: DictConfig) -> bool:
     devices = cfg.trainer.get("devices", 1)
-    many = isinstance(devices, int) and devices > 1 or str(devices) in ("-1", "auto")
-    many = (
-        many
-        or (isinstance(devices, (list, tuple)) or OmegaConf.is_list(devices))
-        and len(devices) > 1
-    )
-    return bool(many) or int(cfg.trainer.get("num_nodes", 1) or 1) > 1
+    if OmegaConf.is_list(devices) or isinstance(devices, (list, tuple)):
+        several = len(devices) > 1
+    else:
+        several = str(devices) in ("-1", "auto") or (isinstance(devices, int) and devices > 1)
+    return several or int(cfg.trainer.get("num_nodes", 1) or 1) > 1
 
 
 def check_data(cfg: DictConfig) -> None:
