@@ -156,7 +156,9 @@ def keep_rows_before_checkpoint(run_dir: Path, ckpt_path: Path) -> None:
     metrics = run_dir / runs.METRICS
     if not metrics.is_file():
         return
-    step = int(torch.load(ckpt_path, map_location="cpu", weights_only=False).get("global_step", 0))
+    # mmap: only the step is needed here; Lightning reads the tensors when it restores the run
+    checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False, mmap=True)
+    step = int(checkpoint.get("global_step", 0))
     rows = runs.read_metrics(run_dir)
     if not rows:
         return
