@@ -145,3 +145,11 @@ def test_import_does_not_pull_heavy_packages() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_only_a_pointwise_convolution_moves_across_a_pooling() -> None:
+    from inception_cli.models.layers import BasicConv2d
+
+    unit = BasicConv2d(4, 4, 3, padding=1)
+    with pytest.raises(ValueError, match="1x1 convolution"):
+        unit.after_avg_pool(torch.zeros(1, 4, 5, 5), torch.nn.AvgPool2d(3, 1, 1))

@@ -11,10 +11,11 @@ from __future__ import annotations
 import copy
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from inception_cli.models.layers import BasicConv2d
+from inception_cli.models.layers import BasicConv2d, Pool, check_pointwise
 
 __all__ = ["FoldedConv2d", "fold_batchnorm"]
 
@@ -29,6 +30,19 @@ class FoldedConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.relu(self.conv(x))
+
+    def then_max_pool(self, x: torch.Tensor, pool: Pool) -> torch.Tensor:
+        """As `BasicConv2d.then_max_pool`; the bias is a per-channel constant, which commutes
+        with a maximum too."""
+        return self.relu(pool(self.conv(x)))
+
+    def after_avg_pool(self, x: torch.Tensor, pool: Pool) -> torch.Tensor:
+        """As `BasicConv2d.after_avg_pool`. The bias is added after the pooling: an average that
+        counts the zero padding would otherwise shrink it at the borders."""
+        check_pointwise(self.conv)
+        assert self.conv.bias is not None  # fuse_conv_bn_eval always gives one
+        pooled = pool(F.conv2d(x, self.conv.weight))
+        return self.relu(pooled + self.conv.bias.view(1, -1, 1, 1))
 
 
 def _fold_children(module: nn.Module) -> None:

@@ -185,8 +185,7 @@ class InceptionResNetV1(InceptionNet):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv2d_1a(x)
         x = self.conv2d_2a(x)
-        x = self.conv2d_2b(x)
-        x = self.maxpool_3a(x)
+        x = self.conv2d_2b.then_max_pool(x, self.maxpool_3a)  # 73x73
         x = self.conv2d_3b(x)
         x = self.conv2d_4a(x)
         x = self.conv2d_4b(x)

@@ -29,7 +29,13 @@ from inception_cli.models.inception_resnet_v1 import (
     stage_scales,
 )
 from inception_cli.models.inception_v4 import stem as inception_v4_stem
-from inception_cli.models.layers import BasicConv2d, InceptionNet, check_width, scaled
+from inception_cli.models.layers import (
+    BasicConv2d,
+    InceptionNet,
+    PoolProjection,
+    check_width,
+    scaled,
+)
 from inception_cli.models.reductions import ReductionA, ReductionB
 from inception_cli.models.registry import ModelInfo, register_model
 
@@ -53,11 +59,7 @@ class Mixed5b(nn.Module):
             BasicConv2d(c64, c96, 3, padding=1),
             BasicConv2d(c96, c96, 3, padding=1),
         )
-        # TF-slim's SAME average pooling leaves the padding out of the average.
-        self.branch3 = nn.Sequential(
-            nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
-            BasicConv2d(in_chs, c64, 1),
-        )
+        self.branch3 = PoolProjection(in_chs, c64)
         self.out_chs = c96 + c64 + c96 + c64
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -190,11 +192,9 @@ class InceptionResNetV2(InceptionNet):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv2d_1a(x)
         x = self.conv2d_2a(x)
-        x = self.conv2d_2b(x)
-        x = self.maxpool_3a(x)
+        x = self.conv2d_2b.then_max_pool(x, self.maxpool_3a)  # 73x73
         x = self.conv2d_3b(x)
-        x = self.conv2d_4a(x)
-        x = self.maxpool_5a(x)
+        x = self.conv2d_4a.then_max_pool(x, self.maxpool_5a)  # 35x35
         x = self.mixed_5b(x)
         x = self.repeat(x)
         x = self.mixed_6a(x)

@@ -50,7 +50,7 @@ class InceptionA(nn.Module):
         branch1x1 = self.branch1x1(x)
         branch5x5 = self.branch5x5_2(self.branch5x5_1(x))
         branch3x3dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        branch_pool = self.branch_pool(avg_pool_3x3(x))
+        branch_pool = self.branch_pool.after_avg_pool(x, avg_pool_3x3)
         return torch.cat((branch1x1, branch5x5, branch3x3dbl, branch_pool), 1)
 
 
@@ -109,7 +109,7 @@ class InceptionB(nn.Module):
         branch7x7dbl = self.branch7x7dbl_4(branch7x7dbl)
         branch7x7dbl = self.branch7x7dbl_5(branch7x7dbl)
 
-        branch_pool = self.branch_pool(avg_pool_3x3(x))
+        branch_pool = self.branch_pool.after_avg_pool(x, avg_pool_3x3)
         return torch.cat((branch1x1, branch7x7, branch7x7dbl, branch_pool), 1)
 
 
@@ -174,7 +174,7 @@ class InceptionC(nn.Module):
             (self.branch3x3dbl_3a(branch3x3dbl), self.branch3x3dbl_3b(branch3x3dbl)), 1
         )
 
-        branch_pool = self.branch_pool(avg_pool_3x3(x))
+        branch_pool = self.branch_pool.after_avg_pool(x, avg_pool_3x3)
         return torch.cat((branch1x1, branch3x3, branch3x3dbl, branch_pool), 1)
 
 
@@ -254,11 +254,9 @@ class InceptionV3(InceptionNet):
         """Stem and the 35x35 and 17x17 blocks: up to the layer the auxiliary head reads."""
         x = self.Conv2d_1a_3x3(x)  # 149x149 for a 299 input
         x = self.Conv2d_2a_3x3(x)  # 147x147
-        x = self.Conv2d_2b_3x3(x)
-        x = self.Pool1(x)  # 73x73
+        x = self.Conv2d_2b_3x3.then_max_pool(x, self.Pool1)  # 73x73
         x = self.Conv2d_3b_1x1(x)
-        x = self.Conv2d_4a_3x3(x)  # 71x71
-        x = self.Pool2(x)  # 35x35
+        x = self.Conv2d_4a_3x3.then_max_pool(x, self.Pool2)  # 71x71 → 35x35
         x = self.Mixed_5b(x)
         x = self.Mixed_5c(x)
         x = self.Mixed_5d(x)

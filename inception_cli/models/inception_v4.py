@@ -19,7 +19,14 @@ from functools import partial
 import torch
 from torch import nn
 
-from inception_cli.models.layers import BasicConv2d, Block, InceptionNet, check_width, scaled
+from inception_cli.models.layers import (
+    BasicConv2d,
+    Block,
+    InceptionNet,
+    PoolProjection,
+    check_width,
+    scaled,
+)
 from inception_cli.models.reductions import ReductionA
 from inception_cli.models.registry import ModelInfo, register_model
 
@@ -109,11 +116,7 @@ class InceptionA(Block):
             BasicConv2d(c64, c96, 3, padding=1),
             BasicConv2d(c96, c96, 3, padding=1),
         )
-        # TF-slim's SAME average pooling leaves the padding out of the average.
-        self.branch3 = nn.Sequential(
-            nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
-            BasicConv2d(in_chs, c96, 1),
-        )
+        self.branch3 = PoolProjection(in_chs, c96)
         self.out_chs = 4 * c96
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -140,10 +143,7 @@ class InceptionB(Block):
             BasicConv2d(c224, c224, (7, 1), padding=(3, 0)),
             BasicConv2d(c224, c256, (1, 7), padding=(0, 3)),
         )
-        self.branch3 = nn.Sequential(
-            nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
-            BasicConv2d(in_chs, c128, 1),
-        )
+        self.branch3 = PoolProjection(in_chs, c128)
         self.out_chs = c384 + c256 + c256 + c128
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -193,10 +193,7 @@ class InceptionC(Block):
         self.branch2_3a = BasicConv2d(c512, c256, (1, 3), padding=(0, 1))
         self.branch2_3b = BasicConv2d(c512, c256, (3, 1), padding=(1, 0))
 
-        self.branch3 = nn.Sequential(
-            nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
-            BasicConv2d(in_chs, c256, 1),
-        )
+        self.branch3 = PoolProjection(in_chs, c256)
         self.out_chs = 6 * c256
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -4,6 +4,8 @@ check and the classifier head."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import cast
 
 import torch
 from torch import nn
@@ -20,6 +22,17 @@ def check_width(width: float) -> None:
     """Every family accepts the same widths: any positive, finite multiplier."""
     if not math.isfinite(width) or width <= 0:
         raise InputError(f"width must be a positive number, got {width}; 1.0 is the paper's size")
+
+
+Pool = Callable[[torch.Tensor], torch.Tensor]
+
+
+def check_pointwise(conv: nn.Conv2d) -> None:
+    if conv.kernel_size != (1, 1) or conv.stride != (1, 1) or conv.padding != (0, 0):
+        raise ValueError(
+            "only a 1x1 convolution with stride 1 commutes with pooling; got kernel "
+            f"{conv.kernel_size}, stride {conv.stride}, padding {conv.padding}"
+        )
 
 
 class BasicConv2d(nn.Module):
@@ -45,6 +58,41 @@ class BasicConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.relu(self.bn(self.conv(x)))
+
+    def then_max_pool(self, x: torch.Tensor, pool: Pool) -> torch.Tensor:
+        """`pool(self(x))` for a max pooling, with the ReLU after the pooling: a monotone function
+        commutes with taking a maximum, so the ReLU and its backward run on the pooled map (a
+        quarter of the size for the stride-2 pools of the stems) and the full-size map is never
+        rectified."""
+        return self.relu(pool(self.bn(self.conv(x))))
+
+    def after_avg_pool(self, x: torch.Tensor, pool: Pool) -> torch.Tensor:
+        """`self(pool(x))` for an average pooling and a 1x1 convolution, with the convolution
+        first: both are linear maps, one across channels and one across positions, so they
+        commute. The pooling then runs on this layer's output channels, which in every Inception
+        block are far fewer than its input's (Inception-B of Fig 5: 128 instead of 1024)."""
+        check_pointwise(self.conv)
+        return self.relu(self.bn(pool(self.conv(x))))
+
+
+class PoolProjection(nn.Sequential):
+    """The pool branch of the TF-slim blocks (Figs 4-6, irv2's stem): 3x3 average pooling with
+    SAME padding, which leaves the padding out of the average, then a 1x1 `BasicConv2d`.
+
+    Keyed as the `nn.Sequential(pool, conv)` of timm's port (`.1.conv`, `.1.bn`), so published
+    weights load; computed convolution first (see `BasicConv2d.after_avg_pool`).
+    """
+
+    def __init__(self, in_chs: int, out_chs: int) -> None:
+        super().__init__(
+            nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+            BasicConv2d(in_chs, out_chs, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pool, projection = self
+        # After fold_batchnorm the projection is a FoldedConv2d, which has the same method.
+        return cast(BasicConv2d, projection).after_avg_pool(x, pool)
 
 
 class Block(nn.Module):
