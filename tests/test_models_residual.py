@@ -193,3 +193,14 @@ def test_irv2_matches_timm_inception_resnet_v2() -> None:
     assert actual.shape == (2, 1000)
     assert expected.abs().max() > 1e-2  # the comparison below is not between two near-zero outputs
     assert (actual - expected).abs().max() < 1e-4
+
+
+def test_scaled_conv_scales_the_output_through_the_weights() -> None:
+    from inception_cli.models.layers import scaled_conv
+
+    torch.manual_seed(0)
+    conv = nn.Conv2d(4, 3, 3, stride=2, padding=1).double()
+    x = torch.randn(2, 4, 9, 9, dtype=torch.float64)
+    with torch.no_grad():
+        assert torch.allclose(scaled_conv(x, conv, 0.17), 0.17 * conv(x), atol=1e-12)
+    assert conv.weight.grad is None  # the layer's own parameters are left as they were

@@ -8,9 +8,10 @@ Reduction-B (Fig 12), five Inception-ResNet-C blocks (Fig 13), then average pool
 
 Every residual block ends in a 1x1 convolution with bias and without BatchNorm or activation
 that maps the concatenated branches back to the block's input channels; its output is scaled
-before the addition (Fig 20): `out = ReLU(x + scale * branch)`, computed as
-`torch.add(x, branch, alpha=scale)` so the scaling and the addition run as one kernel; `scale` is
-a Python float, as `alpha` requires.
+before the addition (Fig 20): `out = ReLU(x + scale * branch)`. The scale multiplies the
+projection's weights and bias rather than its output (`layers.scaled_conv`), and the 1x1 layers
+that open the branches run as one convolution (`parallel.parallel_pointwise`): the same function,
+fewer passes over the activations.
 
 The two reduction blocks are parameterised by their filter counts (`reductions.py`), so
 Inception-v4 and Inception-ResNet-v2 build theirs from the same classes. No published weights
@@ -26,7 +27,14 @@ import torch
 from torch import nn
 
 from inception_cli.errors import InputError
-from inception_cli.models.layers import BasicConv2d, InceptionNet, check_width, scaled
+from inception_cli.models.layers import (
+    BasicConv2d,
+    InceptionNet,
+    check_width,
+    scaled,
+    scaled_conv,
+)
+from inception_cli.models.parallel import parallel_pointwise
 from inception_cli.models.reductions import ReductionA, ReductionB
 from inception_cli.models.registry import ModelInfo, register_model
 
@@ -89,8 +97,9 @@ class InceptionResNetA(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branches = torch.cat((self.branch0(x), self.branch1(x), self.branch2(x)), 1)
-        return self.relu(torch.add(x, self.conv2d(branches), alpha=self.scale))
+        x0, x1, x2 = parallel_pointwise(x, (self.branch0, self.branch1[0], self.branch2[0]))
+        branches = torch.cat((x0, self.branch1[1:](x1), self.branch2[1:](x2)), 1)
+        return self.relu(x + scaled_conv(branches, self.conv2d, self.scale))
 
 
 class InceptionResNetB(nn.Module):
@@ -112,8 +121,9 @@ class InceptionResNetB(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branches = torch.cat((self.branch0(x), self.branch1(x)), 1)
-        return self.relu(torch.add(x, self.conv2d(branches), alpha=self.scale))
+        x0, x1 = parallel_pointwise(x, (self.branch0, self.branch1[0]))
+        branches = torch.cat((x0, self.branch1[1:](x1)), 1)
+        return self.relu(x + scaled_conv(branches, self.conv2d, self.scale))
 
 
 class InceptionResNetC(nn.Module):
@@ -135,8 +145,9 @@ class InceptionResNetC(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branches = torch.cat((self.branch0(x), self.branch1(x)), 1)
-        return self.relu(torch.add(x, self.conv2d(branches), alpha=self.scale))
+        x0, x1 = parallel_pointwise(x, (self.branch0, self.branch1[0]))
+        branches = torch.cat((x0, self.branch1[1:](x1)), 1)
+        return self.relu(x + scaled_conv(branches, self.conv2d, self.scale))
 
 
 class InceptionResNetV1(InceptionNet):

@@ -14,8 +14,8 @@ Reduction-B, 5 x Inception-ResNet-C, then pooling. The printed channel counts of
 projection maps back to the channels its block actually receives. docs/models.md lists every
 difference between the two.
 
-Both versions share the blocks below; the residual blocks add their scaled branch (Fig 20) in
-one kernel, `torch.add(x, branch, alpha=scale)`, as Inception-ResNet-v1 does.
+Both versions share the blocks below; the residual blocks scale (Fig 20) and open their branches
+as Inception-ResNet-v1's do (`layers.scaled_conv`, `parallel.parallel_pointwise`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ from inception_cli.models.layers import (
     PoolProjection,
     check_width,
     scaled,
+    scaled_conv,
 )
+from inception_cli.models.parallel import parallel_pointwise
 from inception_cli.models.reductions import ReductionA, ReductionB
 from inception_cli.models.registry import ModelInfo, register_model
 
@@ -89,8 +91,9 @@ class InceptionResNetA(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branches = torch.cat((self.branch0(x), self.branch1(x), self.branch2(x)), 1)
-        return self.relu(torch.add(x, self.conv2d(branches), alpha=self.scale))
+        x0, x1, x2 = parallel_pointwise(x, (self.branch0, self.branch1[0], self.branch2[0]))
+        branches = torch.cat((x0, self.branch1[1:](x1), self.branch2[1:](x2)), 1)
+        return self.relu(x + scaled_conv(branches, self.conv2d, self.scale))
 
 
 class InceptionResNetB(nn.Module):
@@ -112,8 +115,9 @@ class InceptionResNetB(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branches = torch.cat((self.branch0(x), self.branch1(x)), 1)
-        return self.relu(torch.add(x, self.conv2d(branches), alpha=self.scale))
+        x0, x1 = parallel_pointwise(x, (self.branch0, self.branch1[0]))
+        branches = torch.cat((x0, self.branch1[1:](x1)), 1)
+        return self.relu(x + scaled_conv(branches, self.conv2d, self.scale))
 
 
 class InceptionResNetC(nn.Module):
@@ -138,8 +142,9 @@ class InceptionResNetC(nn.Module):
         self.relu: nn.Module = nn.ReLU(inplace=True) if activate else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branches = torch.cat((self.branch0(x), self.branch1(x)), 1)
-        return self.relu(torch.add(x, self.conv2d(branches), alpha=self.scale))
+        x0, x1 = parallel_pointwise(x, (self.branch0, self.branch1[0]))
+        branches = torch.cat((x0, self.branch1[1:](x1)), 1)
+        return self.relu(x + scaled_conv(branches, self.conv2d, self.scale))
 
 
 class InceptionResNetV2(InceptionNet):
