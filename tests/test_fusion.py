@@ -106,3 +106,15 @@ def test_single_basic_conv_is_folded() -> None:
     assert isinstance(folded, FoldedConv2d)
     with torch.inference_mode():
         assert (layer(images()) - folded(images())).abs().max().item() < 1e-5
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_features_stay_in_bfloat16_under_autocast(name: str) -> None:
+    """A float32 bias or BatchNorm parameter added to a bf16 map must not promote the activations
+    to float32: every later convolution would then cast them back, at the cost of a full pass."""
+    model = tiny_model(name)
+    folded = fold_batchnorm(model.eval())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert model.train().forward_features(images()).dtype == torch.bfloat16
+        with torch.inference_mode():
+            assert folded.forward_features(images()).dtype == torch.bfloat16

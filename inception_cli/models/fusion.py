@@ -37,12 +37,16 @@ class FoldedConv2d(nn.Module):
         return self.relu(pool(self.conv(x)))
 
     def after_avg_pool(self, x: torch.Tensor, pool: Pool) -> torch.Tensor:
-        """As `BasicConv2d.after_avg_pool`. The bias is added after the pooling: an average that
-        counts the zero padding would otherwise shrink it at the borders."""
+        """As `BasicConv2d.after_avg_pool`. The bias stays in the convolution when the pooling
+        leaves the padding out of its average (an average of a constant is that constant);
+        otherwise it is added after the pooling, which would shrink it at the borders."""
         check_pointwise(self.conv)
+        if not getattr(pool, "count_include_pad", True):
+            return self.relu(pool(self.conv(x)))
         assert self.conv.bias is not None  # fuse_conv_bn_eval always gives one
         pooled = pool(F.conv2d(x, self.conv.weight))
-        return self.relu(pooled + self.conv.bias.view(1, -1, 1, 1))
+        # In place, so the sum keeps the pooled map's dtype (bf16 under autocast), not the bias's.
+        return self.relu(pooled.add_(self.conv.bias.view(1, -1, 1, 1)))
 
 
 def _fold_children(module: nn.Module) -> None:
