@@ -52,6 +52,7 @@ def test_default_config_is_the_cpu_quick_look() -> None:
 def test_paper_presets_use_the_paper_recipe(tmp_path: Path) -> None:
     cfg = compose_train_config(["experiment=paper_irv2", f"data.root={tmp_path}"])
     assert cfg.model.name == "irv2" and cfg.model.width == 1.0
+    assert cfg.optimizer._target_ == "inception_cli.lit.rmsprop_tf.RMSpropTF"
     assert cfg.optimizer.lr == 0.045 and cfg.optimizer.eps == 1.0 and cfg.optimizer.alpha == 0.9
     assert cfg.scheduler.decay_rate == 0.94 and cfg.scheduler.decay_epochs == 2
     assert cfg.loss.label_smoothing == 0.1 and cfg.trainer.gradient_clip_val == 2.0
