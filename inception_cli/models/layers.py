@@ -64,7 +64,7 @@ class BasicConv2d(nn.Module):
         """`pool(self(x))` for a max pooling, with the ReLU after the pooling: a monotone function
         commutes with taking a maximum, so the ReLU and its backward run on the pooled map (a
         quarter of the size for the stride-2 pools of the stems) and the full-size map is never
-        rectified."""
+        rectified. Called this way, the layer's own forward hooks do not fire (the pool's do)."""
         return self.relu(pool(self.bn(self.conv(x))))
 
     def after_avg_pool(self, x: torch.Tensor, pool: Pool) -> torch.Tensor:

@@ -47,6 +47,7 @@ def parallel_pointwise(x: torch.Tensor, units: Sequence[nn.Module]) -> tuple[tor
 def stacked_batch_norm(
     x: torch.Tensor, norms: Sequence[nn.BatchNorm2d], sizes: Sequence[int]
 ) -> torch.Tensor:
+    """The BatchNorms `norms`, of `sizes` channels each, applied to their stacked channels `x`."""
     first = norms[0]
     running_mean = torch.cat([norm.running_mean for norm in norms])  # type: ignore[misc]
     running_var = torch.cat([norm.running_var for norm in norms])  # type: ignore[misc]
@@ -71,6 +72,9 @@ def stacked_batch_norm(
 
 
 def stackable(units: Sequence[nn.Module]) -> bool:
+    """Whether `units` compute the same kind of layer on the same input, so that stacking them
+    changes nothing: 1x1 convolutions alike but for their output channels, then BatchNorms with
+    one configuration, in one mode."""
     kind = type(units[0])
     if kind not in (BasicConv2d, FoldedConv2d) or any(type(unit) is not kind for unit in units):
         return False
