@@ -62,12 +62,17 @@ def stacked_batch_norm(
         first.eps,
     )
     if first.training:  # F.batch_norm updated the stacked copies; hand each layer its part
+        # One multi-tensor kernel per kind of statistic, not one small kernel per layer.
         with torch.no_grad():
-            means, variances = running_mean.split(sizes), running_var.split(sizes)
-            for norm, mean, var in zip(norms, means, variances, strict=True):
-                norm.running_mean.copy_(mean)  # type: ignore[union-attr]
-                norm.running_var.copy_(var)  # type: ignore[union-attr]
-                norm.num_batches_tracked.add_(1)  # type: ignore[union-attr,operator]
+            torch._foreach_copy_(
+                [cast(torch.Tensor, norm.running_mean) for norm in norms],
+                list(running_mean.split(sizes)),
+            )
+            torch._foreach_copy_(
+                [cast(torch.Tensor, norm.running_var) for norm in norms],
+                list(running_var.split(sizes)),
+            )
+            torch._foreach_add_([cast(torch.Tensor, norm.num_batches_tracked) for norm in norms], 1)
     return out
 
 
