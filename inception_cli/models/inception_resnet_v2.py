@@ -14,20 +14,17 @@ Reduction-B, 5 x Inception-ResNet-C, then pooling. The printed channel counts of
 projection maps back to the channels its block actually receives. docs/models.md lists every
 difference between the two.
 
-Both versions share the blocks below; the residual blocks scale (Fig 20) and open their branches
-as Inception-ResNet-v1's do (`layers.scaled_conv`, `parallel.parallel_pointwise`).
+Both versions build the residual blocks with the filter counts of Figs 16, 17 and 19, from the
+classes they share with Inception-ResNet-v1 (`residual_blocks.py`).
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
-from inception_cli.models.inception_resnet_v1 import (
-    DEFAULT_RESIDUAL_SCALE,
-    ResidualScale,
-    stage_scales,
-)
 from inception_cli.models.inception_v4 import stem as inception_v4_stem
 from inception_cli.models.layers import (
     BasicConv2d,
@@ -35,13 +32,24 @@ from inception_cli.models.layers import (
     PoolProjection,
     check_width,
     scaled,
-    scaled_conv,
 )
-from inception_cli.models.parallel import parallel_pointwise
 from inception_cli.models.reductions import ReductionA, ReductionB
 from inception_cli.models.registry import ModelInfo, register_model
+from inception_cli.models.residual_blocks import (
+    DEFAULT_RESIDUAL_SCALE,
+    InceptionResNetA,
+    InceptionResNetB,
+    InceptionResNetC,
+    ResidualScale,
+    stage_scales,
+)
 
 __all__ = ["InceptionResNetV2", "InceptionResNetV2Paper"]
+
+# The residual blocks of Inception-ResNet-v2, with their filter counts at width 1.
+block_a = partial(InceptionResNetA, branch2=(48, 64))  # Fig 16, TF-slim Block35
+block_b = partial(InceptionResNetB, branch0=192, branch1=(128, 160, 192))  # Fig 17, Block17
+block_c = partial(InceptionResNetC, branch0=192, branch1=(192, 224, 256))  # Fig 19, Block8
 
 
 class Mixed5b(nn.Module):
@@ -66,85 +74,6 @@ class Mixed5b(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x), self.branch3(x)), 1)
-
-
-class InceptionResNetA(nn.Module):
-    """Inception-ResNet-A of Inception-ResNet-v2, the 35x35 block (Fig 16; TF-slim Block35):
-    1x1 32 ‖ 1x1 32 → 3x3 32 ‖ 1x1 32 → 3x3 48 → 3x3 64, then a linear 1x1 back to the input
-    channels, scaled (Fig 20), added to the input, ReLU."""
-
-    def __init__(self, in_chs: int, scale: float, width: float) -> None:
-        super().__init__()
-        self.scale = float(scale)
-        c32, c48, c64 = scaled(32, width), scaled(48, width), scaled(64, width)
-        self.branch0 = BasicConv2d(in_chs, c32, 1)
-        self.branch1 = nn.Sequential(
-            BasicConv2d(in_chs, c32, 1),
-            BasicConv2d(c32, c32, 3, padding=1),
-        )
-        self.branch2 = nn.Sequential(
-            BasicConv2d(in_chs, c32, 1),
-            BasicConv2d(c32, c48, 3, padding=1),
-            BasicConv2d(c48, c64, 3, padding=1),
-        )
-        self.conv2d = nn.Conv2d(c32 + c32 + c64, in_chs, 1)
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x0, x1, x2 = parallel_pointwise(x, (self.branch0, self.branch1[0], self.branch2[0]))
-        branches = torch.cat((x0, self.branch1[1:](x1), self.branch2[1:](x2)), 1)
-        return self.relu(x + scaled_conv(branches, self.conv2d, self.scale))
-
-
-class InceptionResNetB(nn.Module):
-    """Inception-ResNet-B of Inception-ResNet-v2, the 17x17 block (Fig 17; TF-slim Block17):
-    1x1 192 ‖ 1x1 128 → 1x7 160 → 7x1 192, then a linear 1x1 back to the input channels,
-    scaled (Fig 20), added to the input, ReLU."""
-
-    def __init__(self, in_chs: int, scale: float, width: float) -> None:
-        super().__init__()
-        self.scale = float(scale)
-        c128, c160, c192 = scaled(128, width), scaled(160, width), scaled(192, width)
-        self.branch0 = BasicConv2d(in_chs, c192, 1)
-        self.branch1 = nn.Sequential(
-            BasicConv2d(in_chs, c128, 1),
-            BasicConv2d(c128, c160, (1, 7), padding=(0, 3)),
-            BasicConv2d(c160, c192, (7, 1), padding=(3, 0)),
-        )
-        self.conv2d = nn.Conv2d(2 * c192, in_chs, 1)
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x0, x1 = parallel_pointwise(x, (self.branch0, self.branch1[0]))
-        branches = torch.cat((x0, self.branch1[1:](x1)), 1)
-        return self.relu(x + scaled_conv(branches, self.conv2d, self.scale))
-
-
-class InceptionResNetC(nn.Module):
-    """Inception-ResNet-C of Inception-ResNet-v2, the 8x8 block (Fig 19; TF-slim Block8):
-    1x1 192 ‖ 1x1 192 → 1x3 224 → 3x1 256, then a linear 1x1 back to the input channels,
-    scaled (Fig 20), added to the input, ReLU.
-
-    `activate=False` leaves out the final ReLU, as in the last block of the released network.
-    """
-
-    def __init__(self, in_chs: int, scale: float, width: float, activate: bool = True) -> None:
-        super().__init__()
-        self.scale = float(scale)
-        c192, c224, c256 = scaled(192, width), scaled(224, width), scaled(256, width)
-        self.branch0 = BasicConv2d(in_chs, c192, 1)
-        self.branch1 = nn.Sequential(
-            BasicConv2d(in_chs, c192, 1),
-            BasicConv2d(c192, c224, (1, 3), padding=(0, 1)),
-            BasicConv2d(c224, c256, (3, 1), padding=(1, 0)),
-        )
-        self.conv2d = nn.Conv2d(c192 + c256, in_chs, 1)
-        self.relu: nn.Module = nn.ReLU(inplace=True) if activate else nn.Identity()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x0, x1 = parallel_pointwise(x, (self.branch0, self.branch1[0]))
-        branches = torch.cat((x0, self.branch1[1:](x1)), 1)
-        return self.relu(x + scaled_conv(branches, self.conv2d, self.scale))
 
 
 class InceptionResNetV2(InceptionNet):
@@ -182,14 +111,14 @@ class InceptionResNetV2(InceptionNet):
         self.mixed_5b = Mixed5b(c192, width)
         chs = self.mixed_5b.out_chs
 
-        self.repeat = nn.Sequential(*[InceptionResNetA(chs, scale_a, width) for _ in range(10)])
+        self.repeat = nn.Sequential(*[block_a(chs, scale_a, width) for _ in range(10)])
         self.mixed_6a = ReductionA(chs, 256, 256, 384, 384, width)
         chs = self.mixed_6a.out_chs
-        self.repeat_1 = nn.Sequential(*[InceptionResNetB(chs, scale_b, width) for _ in range(20)])
+        self.repeat_1 = nn.Sequential(*[block_b(chs, scale_b, width) for _ in range(20)])
         self.mixed_7a = ReductionB(chs, 384, 288, 288, 320, width)
         chs = self.mixed_7a.out_chs
-        self.repeat_2 = nn.Sequential(*[InceptionResNetC(chs, scale_c, width) for _ in range(9)])
-        self.block8 = InceptionResNetC(chs, 1.0, width, activate=False)
+        self.repeat_2 = nn.Sequential(*[block_c(chs, scale_c, width) for _ in range(9)])
+        self.block8 = block_c(chs, 1.0, width, activate=False)
         num_features = scaled(1536, width)
         self.conv2d_7b = BasicConv2d(chs, num_features, 1)
         self.build_head(num_features, num_classes, drop_rate)
@@ -237,13 +166,13 @@ class InceptionResNetV2Paper(InceptionNet):
 
         stem_layers, chs = inception_v4_stem(in_chans, width)
         self.stem = nn.Sequential(*stem_layers)
-        self.blocks_a = nn.Sequential(*[InceptionResNetA(chs, scale_a, width) for _ in range(5)])
+        self.blocks_a = nn.Sequential(*[block_a(chs, scale_a, width) for _ in range(5)])
         self.reduction_a = ReductionA(chs, 256, 256, 384, 384, width)
         chs = self.reduction_a.out_chs
-        self.blocks_b = nn.Sequential(*[InceptionResNetB(chs, scale_b, width) for _ in range(10)])
+        self.blocks_b = nn.Sequential(*[block_b(chs, scale_b, width) for _ in range(10)])
         self.reduction_b = ReductionB(chs, 384, 288, 288, 320, width)
         chs = self.reduction_b.out_chs
-        self.blocks_c = nn.Sequential(*[InceptionResNetC(chs, scale_c, width) for _ in range(5)])
+        self.blocks_c = nn.Sequential(*[block_c(chs, scale_c, width) for _ in range(5)])
         self.build_head(chs, num_classes, drop_rate)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
