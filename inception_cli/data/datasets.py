@@ -124,16 +124,7 @@ def build_dataset(data_cfg: Mapping[str, Any], split: str) -> Dataset:
                 spec.input_size, spec.mean, spec.std, spec.interpolation, spec.crop_fraction
             )
         return imagenet_dataset(spec.root, split, transform, spec.num_classes)
-    return SyntheticImages(
-        spec.num_train if split == "train" else spec.num_val,
-        spec.num_classes,
-        spec.in_chans,
-        spec.input_size,
-        split=split,
-        seed=spec.seed,
-        mean=spec.mean,
-        std=spec.std,
-    )
+    return synthetic_dataset(spec, split, normalised=True)
 
 
 def build_image_dataset(data_cfg: Mapping[str, Any], split: str = "val") -> Dataset:
@@ -146,6 +137,11 @@ def build_image_dataset(data_cfg: Mapping[str, Any], split: str = "val") -> Data
         return EmbeddedOriginalImages(split, in_chans=spec.in_chans)
     if spec.name == "imagenet":
         return imagenet_dataset(spec.root, split, to_unit_float, spec.num_classes)
+    return synthetic_dataset(spec, split, normalised=False)
+
+
+def synthetic_dataset(spec: DataSpec, split: str, *, normalised: bool) -> SyntheticImages:
+    """The synthetic split: normalised with data.mean and data.std, or in [0, 1]."""
     return SyntheticImages(
         spec.num_train if split == "train" else spec.num_val,
         spec.num_classes,
@@ -153,4 +149,6 @@ def build_image_dataset(data_cfg: Mapping[str, Any], split: str = "val") -> Data
         spec.input_size,
         split=split,
         seed=spec.seed,
+        mean=spec.mean if normalised else None,
+        std=spec.std if normalised else None,
     )
