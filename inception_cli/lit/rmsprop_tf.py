@@ -15,7 +15,7 @@ Weight decay is added to the gradient (an L2 term in the loss, as TF-slim's regu
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch.optim import Optimizer
@@ -73,7 +73,7 @@ class RMSpropTF(Optimizer):
         return loss
 
     def _update(self, group: dict[str, Any], params: list[torch.Tensor]) -> None:
-        grads: list[torch.Tensor] = [p.grad for p in params if p.grad is not None]
+        grads = [cast(torch.Tensor, p.grad) for p in params]  # step() passed only these
         if any(grad.is_sparse for grad in grads):
             raise RuntimeError("RMSpropTF does not support sparse gradients")
         if group["weight_decay"] != 0:

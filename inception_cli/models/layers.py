@@ -28,8 +28,13 @@ def check_width(width: float) -> None:
 Pool = Callable[[torch.Tensor], torch.Tensor]
 
 
+def is_pointwise(conv: nn.Conv2d) -> bool:
+    """A 1x1 convolution with stride 1 and no padding: a linear map of each position's channels."""
+    return conv.kernel_size == (1, 1) and conv.stride == (1, 1) and conv.padding == (0, 0)
+
+
 def check_pointwise(conv: nn.Conv2d) -> None:
-    if conv.kernel_size != (1, 1) or conv.stride != (1, 1) or conv.padding != (0, 0):
+    if not is_pointwise(conv):
         raise ValueError(
             "only a 1x1 convolution with stride 1 commutes with pooling; got kernel "
             f"{conv.kernel_size}, stride {conv.stride}, padding {conv.padding}"

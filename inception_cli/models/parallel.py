@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from inception_cli.models.fusion import FoldedConv2d
-from inception_cli.models.layers import BasicConv2d
+from inception_cli.models.layers import BasicConv2d, is_pointwise
 
 __all__ = ["parallel_pointwise"]
 
@@ -85,9 +85,7 @@ def stackable(units: Sequence[nn.Module]) -> bool:
         return False
     convs: list[nn.Conv2d] = [unit.conv for unit in units]  # type: ignore[misc]
     if any(
-        conv.kernel_size != (1, 1)
-        or conv.stride != (1, 1)
-        or conv.padding != (0, 0)
+        not is_pointwise(conv)
         or conv.dilation != (1, 1)
         or conv.groups != 1
         or conv.in_channels != convs[0].in_channels
