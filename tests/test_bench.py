@@ -17,9 +17,6 @@ from typer.testing import CliRunner
 from inception_cli.cli import app
 from inception_cli.tasks.bench import make_settings, output_path, run_bench
 
-# One thread: the test machine is shared, and OpenMP threads under contention crawl.
-torch.set_num_threads(1)
-
 QUIET = Console(quiet=True)
 TINY_OVERRIDES = ["width=0.125", "steps=1", "warmup=1", "peak_seconds=0.05", "workers=0"]
 TINY_OPTIONS: dict[str, Any] = dict(

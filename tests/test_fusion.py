@@ -3,8 +3,6 @@ network untouched, and no folding of a network that is training."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 from torch import nn
@@ -12,14 +10,6 @@ from torch import nn
 from inception_cli.models import create_model, list_models
 from inception_cli.models.fusion import FoldedConv2d, fold_batchnorm
 from inception_cli.models.layers import BasicConv2d
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def randomise_batchnorm(model: nn.Module, seed: int = 0) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,16 +22,6 @@ PARAM_COUNTS = {
 }
 NUM_FEATURES = {"irv1": 1792, "irv2": 1536, "irv2_paper": 2144}
 FEATURE_SIZE = {75: 1, 299: 8}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    # Hundreds of tiny convolutions: on a shared two-core machine, intra-op threads cost far
-    # more in synchronisation than they gain.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def count_params(model: nn.Module) -> int:
