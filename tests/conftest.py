@@ -44,3 +44,19 @@ def inception(tmp_path: Path):
         return run_inception(list(args), tmp_path, timeout=timeout)
 
     return run
+
+
+def modules_loaded_by_import(module: str, candidates: tuple[str, ...]) -> list[str]:
+    """Which of `candidates` a fresh interpreter has loaded after `import module`."""
+    code = (
+        f"import sys, {module}\n"
+        f"print(','.join(sorted(name for name in {candidates!r} if name in sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return [name for name in done.stdout.strip().split(",") if name]
+
+
+@pytest.fixture
+def loaded_by_import():
+    """`loaded_by_import(module, candidates)`: the candidates that `import module` loads."""
+    return modules_loaded_by_import

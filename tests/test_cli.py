@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from typer.testing import CliRunner
 
 from inception_cli.cli import app
@@ -20,16 +17,10 @@ def test_help_lists_every_command() -> None:
         assert command in result.output
 
 
-def test_cli_module_imports_no_heavy_package() -> None:
-    code = (
-        "import sys, inception_cli.cli\n"
-        "heavy = ('torch', 'lightning', 'wandb', 'matplotlib', 'timm', 'hydra', 'torchvision')\n"
-        "print(sorted(name for name in heavy if name in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", (
-        f"`inception --help` must stay instant; imported {out.stdout}"
-    )
+def test_cli_module_imports_no_heavy_package(loaded_by_import) -> None:
+    heavy = ("torch", "lightning", "wandb", "matplotlib", "timm", "hydra", "torchvision")
+    loaded = loaded_by_import("inception_cli.cli", heavy)
+    assert loaded == [], f"`inception --help` must stay instant; imported {loaded}"
 
 
 def test_each_command_has_help() -> None:

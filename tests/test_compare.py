@@ -6,8 +6,6 @@ import csv
 import json
 import math
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -352,14 +350,9 @@ def test_bad_input(runs: Path, args: list[str], message: str) -> None:
     assert "Traceback" not in done.output
 
 
-def test_import_does_not_load_torch() -> None:
-    code = (
-        "import sys, inception_cli.tasks.compare; "
-        "heavy = ('torch', 'lightning', 'wandb', 'matplotlib'); "
-        "print(sorted(name for name in heavy if name in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+def test_import_does_not_load_torch(loaded_by_import) -> None:
+    heavy = ("torch", "lightning", "wandb", "matplotlib")
+    assert loaded_by_import("inception_cli.tasks.compare", heavy) == []
 
 
 def test_run_that_has_not_validated_yet(runs: Path, tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -135,16 +133,9 @@ def test_unknown_model_lists_known_names() -> None:
     assert "v3" in str(err.value) and "v4" in str(err.value)
 
 
-def test_import_does_not_pull_heavy_packages() -> None:
-    code = (
-        "import sys, inception_cli.models\n"
-        "heavy = [m for m in ('lightning', 'pytorch_lightning', 'timm', 'wandb') if m in sys.modules]\n"
-        "print(','.join(heavy))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == ""
+def test_import_does_not_pull_heavy_packages(loaded_by_import) -> None:
+    heavy = ("lightning", "pytorch_lightning", "timm", "wandb")
+    assert loaded_by_import("inception_cli.models", heavy) == []
 
 
 def test_only_a_pointwise_convolution_moves_across_a_pooling() -> None:
