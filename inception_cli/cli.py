@@ -52,10 +52,10 @@ def train(ctx: typer.Context) -> None:
     Examples:
       inception train
       inception train model=v4 trainer.max_epochs=10
-      inception train -m model=v3,irv1,v4,irv2 experiment=cpu_demo
+      inception train -m model=v3,irv1,v4,irv2
       inception train resume=runs/<id>
     """
-    from inception_cli.config import prepare_train_argv
+    from inception_cli.training.launch import prepare_train_argv
 
     argv = guarded(lambda: prepare_train_argv(list(ctx.args)))
     sys.stdout.flush()

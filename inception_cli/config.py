@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import difflib
 import os
-import time
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from inception_cli.errors import InputError
+from inception_cli import runs
+from inception_cli.errors import InputError, first_line
 
 TRAIN_CONFIG = "train"
-MULTIRUN_FLAGS = ("-m", "--multirun")
 
 
 def config_dir() -> Path:
@@ -25,31 +23,6 @@ def config_dir() -> Path:
         if (candidate / f"{TRAIN_CONFIG}.yaml").is_file():
             return candidate
     raise RuntimeError(f"no conf/{TRAIN_CONFIG}.yaml next to {package_dir}: broken installation")
-
-
-@cache
-def run_id(model_name: str, runs_dir: str | None = None) -> str:
-    """Run directory name shared by every rank of one run.
-
-    Ranks that an outside launcher starts (torchrun, SLURM) each compose the config: a timestamp
-    alone would give each its own directory, so an id from the environment wins when there is one.
-    """
-    explicit = os.environ.get("INCEPTION_RUN_ID")
-    if explicit:
-        return explicit
-    slurm_job = os.environ.get("SLURM_JOB_ID")
-    if slurm_job:
-        return f"slurm-{slurm_job}_{model_name}"
-    rdzv = os.environ.get("TORCHELASTIC_RUN_ID")
-    if rdzv and rdzv != "none":
-        return f"{rdzv}_{model_name}"
-    base = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{model_name}"
-    # Two runs started in the same second must not share (and overwrite) one directory.
-    candidate, n = base, 0
-    while runs_dir is not None and (Path(runs_dir) / candidate).exists():
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
 
 
 def wandb_offline() -> bool:
@@ -69,7 +42,7 @@ def wandb_offline() -> bool:
 
 
 def register_resolvers() -> None:
-    for name, resolver in (("run_id", run_id), ("wandb_offline", wandb_offline)):
+    for name, resolver in (("run_id", runs.run_id), ("wandb_offline", wandb_offline)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, resolver)
 
@@ -125,7 +98,7 @@ def check_overrides(overrides: Sequence[str]) -> None:
                 raise InputError(
                     f"unknown {override.key_or_group} {value!r}; choose one of: {options}"
                 )
-    defaults = _compose_plain(_first_of_each_sweep([str(o.input_line) for o in selections]))
+    defaults = _compose_plain(first_of_each_sweep([str(o.input_line) for o in selections]))
     for override in parsed:
         key = override.key_or_group
         if key in groups or key.split(".")[0] == "hydra" or override.is_delete():
@@ -161,6 +134,22 @@ def _values_of(override: Any) -> list[Any]:
     if override.is_sweep_override():
         return list(override.sweep_iterator())
     return [override.value()]
+
+
+def first_of_each_sweep(overrides: list[str]) -> list[str]:
+    """The overrides of the first job of a sweep: `model=v3,irv1` becomes `model=v3`."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    result: list[str] = []
+    for override in parsed:
+        if override.is_sweep_override():
+            first = _values_of(override)[0]
+            prefix = "+" if override.is_add() else ""
+            result.append(f"{prefix}{override.key_or_group}={first}")
+        else:
+            result.append(str(override.input_line))
+    return result
 
 
 def _unknown_key_message(cfg: DictConfig, key: str) -> str:
@@ -200,73 +189,16 @@ def explain_compose_error(err: Exception, overrides: Sequence[str]) -> str:
     return f"{message} (overrides: {' '.join(overrides) or 'none'})"
 
 
-def first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
 def load_run_config(run_dir: Path) -> DictConfig:
     """The saved, resolved config of a run directory."""
-    path = run_dir / ".hydra" / "config.yaml"
-    if not path.is_file():
+    try:
+        cfg: DictConfig = runs.load_config(run_dir)
+    except (OSError, ValueError):
         raise InputError(
-            f"{run_dir} is not a run directory (no .hydra/config.yaml); "
+            f"{run_dir} is not a run directory (no readable {runs.CONFIG}); "
             "pass a directory made by `inception train`, e.g. runs/<id>"
-        )
-    cfg = OmegaConf.load(path)
-    assert isinstance(cfg, DictConfig)
+        ) from None
     return cfg
-
-
-def prepare_train_argv(args: list[str]) -> list[str]:
-    """Check `inception train` arguments and return the argv for the Hydra task module."""
-    multirun = any(a in MULTIRUN_FLAGS for a in args)
-    overrides = [a for a in args if a not in MULTIRUN_FLAGS]
-    flags = [a for a in overrides if a.startswith("-")]
-    if flags:
-        raise InputError(
-            f"unknown option {flags[0]!r}; `inception train` takes Hydra overrides "
-            "(key=value, +key=value, ~key) and -m/--multirun"
-        )
-    resume = [o for o in overrides if o.startswith("resume=")]
-    if resume:
-        if multirun:
-            raise InputError("resume= continues one run; drop -m/--multirun")
-        return _resume_argv(resume[-1].partition("=")[2], [o for o in overrides if o not in resume])
-
-    check_overrides(overrides)
-    cfg = compose_train_config(_first_of_each_sweep(overrides), check=False)
-    if multirun and _is_distributed(cfg):
-        raise InputError(
-            "-m/--multirun with several devices hangs Lightning's DDP launcher; run each "
-            "configuration on its own, or sweep with trainer.devices=1"
-        )
-    check_data(cfg)
-    return (["--multirun"] if multirun else []) + overrides
-
-
-def _first_of_each_sweep(overrides: list[str]) -> list[str]:
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parsed = OverridesParser.create().parse_overrides(overrides)
-    result: list[str] = []
-    for override in parsed:
-        if override.is_sweep_override():
-            first = _values_of(override)[0]
-            prefix = "+" if override.is_add() else ""
-            result.append(f"{prefix}{override.key_or_group}={first}")
-        else:
-            result.append(str(override.input_line))
-    return result
-
-
-def _is_distributed(cfg: DictConfig) -> bool:
-    devices = cfg.trainer.get("devices", 1)
-    if OmegaConf.is_list(devices) or isinstance(devices, (list, tuple)):
-        several = len(devices) > 1
-    else:
-        several = str(devices) in ("-1", "auto") or (isinstance(devices, int) and devices > 1)
-    return several or int(cfg.trainer.get("num_nodes", 1) or 1) > 1
 
 
 def check_data(cfg: DictConfig) -> None:
@@ -284,24 +216,6 @@ def check_data(cfg: DictConfig) -> None:
                 f"{folder} is missing or empty; data.root must hold train/<class>/*.JPEG "
                 "and val/<class>/*.JPEG"
             )
-
-
-def _resume_argv(target: str, extra: list[str]) -> list[str]:
-    run_dir = Path(target).expanduser().absolute()
-    load_run_config(run_dir)
-    if not (run_dir / "checkpoints" / "last.ckpt").is_file():
-        raise InputError(
-            f"{run_dir} has no checkpoints/last.ckpt to resume from; start a new run instead"
-        )
-    return [
-        f"--config-path={run_dir / '.hydra'}",
-        "--config-name=config",
-        f"hydra.run.dir={run_dir}",
-        "hydra.output_subdir=null",
-        "hydra.job.chdir=false",
-        f"resume={run_dir}",
-        *extra,
-    ]
 
 
 def print_config(cfg: DictConfig, *, resolve: bool = True) -> None:

@@ -15,8 +15,10 @@ import csv
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +39,33 @@ METRIC_COLUMNS = (
     "val/top1_error",
     "val/top5_error",
 )
-RESIDUAL_MODELS = frozenset({"irv1", "irv2", "irv2_paper"})
-PURE_MODELS = frozenset({"v3", "v4"})
+DEFAULT_RUNS_DIR = Path("runs")  # conf/paths/default.yaml `runs_dir`
+BENCH = "bench"  # runs/bench/: figures of `inception bench`
+
+
+@cache
+def run_id(model_name: str, runs_dir: str | None = None) -> str:
+    """Run directory name shared by every rank of one run (conf/hydra/default.yaml).
+
+    Ranks that an outside launcher starts (torchrun, SLURM) each compose the config: a timestamp
+    alone would give each its own directory, so an id from the environment wins when there is one.
+    """
+    explicit = os.environ.get("INCEPTION_RUN_ID")
+    if explicit:
+        return explicit
+    slurm_job = os.environ.get("SLURM_JOB_ID")
+    if slurm_job:
+        return f"slurm-{slurm_job}_{model_name}"
+    rdzv = os.environ.get("TORCHELASTIC_RUN_ID")
+    if rdzv and rdzv != "none":
+        return f"{rdzv}_{model_name}"
+    base = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{model_name}"
+    # Two runs started in the same second must not share (and overwrite) one directory.
+    candidate, n = base, 0
+    while runs_dir is not None and (Path(runs_dir) / candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
 
 
 def is_run_dir(path: Path) -> bool:
@@ -55,26 +82,72 @@ def iter_runs(path: Path) -> Iterator[Path]:
         yield from (child for child in sorted(path.iterdir()) if is_run_dir(child))
 
 
-def model_from_run_id(run_id: str) -> str | None:
-    """Run ids end in the model name (conf/hydra/default.yaml): 2026-11-27_21-03-11_irv2,
-    0_irv2_paper. The longest name is tried first, so irv2_paper is not read as irv2."""
-    for model in sorted(RESIDUAL_MODELS | PURE_MODELS, key=len, reverse=True):
-        if run_id == model or run_id.endswith(f"_{model}"):
-            return model
-    return None
-
-
-def residual_by_name(model: str) -> bool | None:
-    """For summaries that do not record `residual`; None for a model this tool does not build."""
-    if model in RESIDUAL_MODELS:
-        return True
-    if model in PURE_MODELS:
-        return False
-    return None
-
-
 def checkpoint(run_dir: Path, which: str) -> Path:
+    """checkpoints/<which>.ckpt of a run: `last` (resume) or `best` (eval)."""
     return run_dir / CHECKPOINTS / f"{which}.ckpt"
+
+
+def checkpoints_dir(run_dir: Path) -> Path:
+    return run_dir / CHECKPOINTS
+
+
+def config_path(run_dir: Path) -> Path:
+    """The resolved config a run ran with."""
+    return run_dir / CONFIG
+
+
+def save_config(run_dir: Path, yaml_text: str) -> None:
+    """Replace the config Hydra saved (with interpolations) by the resolved one; only where
+    Hydra made .hydra/, i.e. on the rank that owns the run directory."""
+    path = config_path(run_dir)
+    if path.parent.is_dir():
+        atomic_write_text(path, yaml_text)
+
+
+def has_config(run_dir: Path) -> bool:
+    return config_path(run_dir).is_file()
+
+
+def load_config(run_dir: Path) -> Any:
+    """The resolved config of a run (an omegaconf DictConfig); FileNotFoundError without one.
+
+    omegaconf is imported here, not at the top, so `compare` can use this module without it."""
+    from omegaconf import DictConfig, OmegaConf
+
+    path = config_path(run_dir)
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    cfg = OmegaConf.load(path)
+    if not isinstance(cfg, DictConfig):
+        raise ValueError(f"{path} does not hold a mapping")
+    return cfg
+
+
+def eval_dir(run_dir: Path) -> Path:
+    return run_dir / EVAL
+
+
+def runs_root(cfg: Any = None) -> Path:
+    """Where run directories go: the config's `paths.runs_dir` when given, else ./runs."""
+    configured = None
+    if cfg is not None:
+        paths = cfg.get("paths") if hasattr(cfg, "get") else None
+        configured = paths.get("runs_dir") if paths is not None else None
+    return Path(str(configured)) if configured else DEFAULT_RUNS_DIR
+
+
+def bench_dir(root: Path = DEFAULT_RUNS_DIR) -> Path:
+    return root / BENCH
+
+
+def unique_path(path: Path) -> Path:
+    """`path`, or path-1, path-2 ... beside it if it exists: results are never overwritten.
+    (A name is only proposed here; `write_new_json` refuses a file that appeared meanwhile.)"""
+    candidate, number = path, 0
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+    return candidate
 
 
 def now_iso() -> str:

@@ -11,11 +11,18 @@ from inception_cli.cli import app
 from inception_cli.config import compose_train_config, config_dir, group_options
 
 runner = CliRunner()
-GROUPS = ["model", "optimizer", "scheduler", "data", "trainer", "logger", "callbacks", "experiment"]
-NEEDS_ROOT = {
-    "data": {"imagenet"},
-    "experiment": {"paper_v3", "paper_v4", "paper_irv1", "paper_irv2"},
-}
+GROUPS = [
+    "model",
+    "optimizer",
+    "scheduler",
+    "data",
+    "trainer",
+    "logger",
+    "callbacks",
+    "experiment",
+    "debug",
+]
+NEEDS_ROOT = {"data": {"imagenet"}, "experiment": {"paper"}}
 
 
 def test_every_group_has_options() -> None:
@@ -45,14 +52,28 @@ def test_default_config_is_the_cpu_quick_look() -> None:
     cfg = compose_train_config([])
     assert cfg.data.name == "embedded"
     assert cfg.model.width == 0.25
-    assert cfg.trainer.max_epochs == 5, "the embedded preset must win over the trainer preset"
+    assert cfg.trainer.max_epochs == 5, "the quick look must win over the trainer preset"
     assert cfg.data.input_size >= 75  # the valid-padding stems stop below 75 px
 
 
-def test_paper_presets_use_the_paper_recipe(tmp_path: Path) -> None:
-    cfg = compose_train_config(["experiment=paper_irv2", f"data.root={tmp_path}"])
-    assert cfg.model.name == "irv2" and cfg.model.width == 1.0
-    assert cfg.optimizer._target_ == "inception_cli.lit.rmsprop_tf.RMSpropTF"
+def test_data_presets_set_only_data_keys() -> None:
+    """What the quick look sets for the model and the trainer lives in its experiment."""
+    import yaml
+
+    for option in group_options("data"):
+        text = (config_dir() / "data" / f"{option}.yaml").read_text()
+        assert "@package _global_" not in text, option
+        keys = set(yaml.safe_load(text))
+        assert not keys & {"model", "trainer", "data", "optimizer"}, (option, keys)
+
+
+@pytest.mark.parametrize("model", group_options("model"))
+def test_the_paper_experiment_takes_the_model_from_the_command_line(
+    model: str, tmp_path: Path
+) -> None:
+    cfg = compose_train_config(["experiment=paper", f"model={model}", f"data.root={tmp_path}"])
+    assert cfg.model.name == model and cfg.model.width == 1.0
+    assert cfg.optimizer._target_ == "inception_cli.training.rmsprop_tf.RMSpropTF"
     assert cfg.optimizer.lr == 0.045 and cfg.optimizer.eps == 1.0 and cfg.optimizer.alpha == 0.9
     assert cfg.scheduler.decay_rate == 0.94 and cfg.scheduler.decay_epochs == 2
     assert cfg.loss.label_smoothing == 0.1 and cfg.trainer.gradient_clip_val == 2.0
@@ -115,10 +136,10 @@ def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
 def test_runs_started_in_the_same_second_get_their_own_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from inception_cli import config
-    from inception_cli.config import run_id
+    from inception_cli import runs
+    from inception_cli.runs import run_id
 
-    monkeypatch.setattr(config.time, "strftime", lambda fmt: "2026-01-01_00-00-00")
+    monkeypatch.setattr(runs.time, "strftime", lambda fmt: "2026-01-01_00-00-00")
     run_id.cache_clear()
     first = run_id("v4", str(tmp_path))
     (tmp_path / first).mkdir()

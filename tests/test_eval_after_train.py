@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 from typer.testing import CliRunner
 
+from inception_cli import runs
 from inception_cli.cli import app
 from inception_cli.config import compose_train_config
-from inception_cli.tasks.train import save_resolved_config, train
+from inception_cli.training.loop import train
 
 runner = CliRunner()
 
@@ -33,7 +35,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     run_dir = workdir / "runs" / "2026-01-01_00-00-00_irv1"
     (run_dir / ".hydra").mkdir(parents=True)
-    save_resolved_config(cfg, run_dir)  # as the Hydra entry point does
+    runs.save_config(run_dir, OmegaConf.to_yaml(cfg, resolve=True))  # as the Hydra task does
     summary = train(cfg, run_dir)
     assert summary["status"] == "finished"
     return run_dir

@@ -16,18 +16,28 @@ from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
-from inception_cli.lit.ema import ema_decay, update_ema
+from inception_cli.training.ema import ema_decay, update_ema
 
 OptimizerFactory = Callable[..., Optimizer]
 SchedulerFactory = Callable[..., LRScheduler]
 
 
 class InceptionClassifier(pl.LightningModule):
-    """Trains any network of the registry.
+    """Trains any network of the registry with the paper's recipe.
 
-    Loss: cross-entropy with label smoothing, plus `aux_weight` x the auxiliary classifier's loss
-    when the model returns one. Validation runs the exponential moving average of the weights
-    (`ema_model`) when `ema_decay` is set. Errors are logged in percent, reduced over all ranks.
+    Where each part of the recipe lives (configs in conf/, code in inception_cli/training/):
+    - label smoothing 0.1 (Inception-v3 paper): `compute_loss`, `loss.label_smoothing`
+    - auxiliary classifier loss x0.4 (TF-slim), when the model returns one: `compute_loss`,
+      `loss.aux_weight`
+    - gradient clipping at 2.0 (Inception-v3 paper): Lightning's Trainer,
+      `trainer.gradient_clip_val` (conf/trainer/default.yaml)
+    - moving average of the weights for evaluation (paper section 4): `on_train_batch_end`,
+      `ema.py`, `ema.decay`; validation runs `ema_model`
+    - RMSProp, decay 0.9, epsilon 1.0 (paper section 4): `rmsprop_tf.py`, conf/optimizer/
+    - weight decay 4e-5 on convolution and linear weights only (TF-slim): `configure_optimizers`
+    - learning rate x0.94 every two epochs (paper section 4): `schedules.staircase`, stepped
+      every optimizer step; conf/scheduler/
+    Errors are logged in percent, reduced over all ranks.
     """
 
     def __init__(
@@ -80,17 +90,22 @@ class InceptionClassifier(pl.LightningModule):
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
     ) -> torch.Tensor:
         images, labels = batch
-        output = self(images)
-        logits, aux_logits = output if isinstance(output, tuple) else (output, None)
-        loss = self.criterion(logits, labels)
-        if aux_logits is not None:
-            loss = loss + self.aux_weight * self.criterion(aux_logits, labels)
+        loss, logits = self.compute_loss(self(images), labels)
         top1_error = 100.0 * (logits.argmax(dim=1) != labels).float().mean()
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/top1_error", top1_error)
         self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"])
         self.log("time/elapsed_s", self.elapsed_s())
         return loss
+
+    def compute_loss(self, output: Any, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Label-smoothed cross-entropy of the logits, plus `aux_weight` times that of the
+        auxiliary logits when the network returns (logits, aux_logits); also the main logits."""
+        logits, aux_logits = output if isinstance(output, tuple) else (output, None)
+        loss = self.criterion(logits, labels)
+        if aux_logits is not None:
+            loss = loss + self.aux_weight * self.criterion(aux_logits, labels)
+        return loss, logits
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         if self.ema_model is not None and self.ema_decay is not None:

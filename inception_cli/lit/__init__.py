@@ -1,1 +1,0 @@
-"""Lightning wrappers: one LightningModule for every architecture, and the LightningDataModule."""

@@ -1,0 +1,109 @@
+"""The pieces of a training run, each built from its config group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from torch import nn
+
+from inception_cli import catalog, runs
+from inception_cli.errors import InputError
+from inception_cli.training.module import InceptionClassifier
+
+
+def build_model(model_cfg: DictConfig) -> nn.Module:
+    from inception_cli.models import create_model
+
+    try:
+        return create_model(**{str(k): v for k, v in model_cfg.items()})
+    except (TypeError, ValueError) as err:
+        raise InputError(f"cannot build model {model_cfg.name!r}: {err}") from None
+
+
+def build_module(cfg: DictConfig, model: nn.Module) -> InceptionClassifier:
+    """The LightningModule with the recipe of the config: loss, optimizer, schedule, EMA."""
+    return InceptionClassifier(
+        model,
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
+        label_smoothing=cfg.loss.label_smoothing,
+        aux_weight=cfg.loss.aux_weight,
+        ema_decay=cfg.ema.decay if cfg.ema.enabled else None,
+        channels_last=cfg.channels_last,
+    )
+
+
+def run_facts(cfg: DictConfig, model: nn.Module) -> dict[str, Any]:
+    """What summary.json records about a run from its start."""
+    return {
+        "model": cfg.model.name,
+        "residual": catalog.entry(cfg.model.name).residual,
+        "params": sum(p.numel() for p in model.parameters()),
+        "width": cfg.model.get("width", 1.0),
+        "data": cfg.data.name,
+        "num_classes": int(cfg.data.num_classes),
+        "seed": int(cfg.seed),
+        "git_rev": runs.git_revision(),
+    }
+
+
+def build_callbacks(cfg: DictConfig, run_dir: Path, facts: dict[str, Any]) -> list[pl.Callback]:
+    from inception_cli.training.callbacks import LastCheckpoint, RunSummary
+
+    callbacks: list[pl.Callback] = [
+        LastCheckpoint(run_dir, cfg.callbacks.checkpoint_every_n_train_steps),
+        pl.callbacks.ModelCheckpoint(
+            dirpath=runs.checkpoints_dir(run_dir),
+            filename="best",
+            monitor="val/top1_error",
+            mode="min",
+            save_top_k=1,
+            auto_insert_metric_name=False,
+            enable_version_counter=False,
+        ),
+        RunSummary(run_dir, facts),
+    ]
+    if cfg.callbacks.progress_bar == "rich":
+        callbacks.append(pl.callbacks.RichProgressBar(leave=True))
+    return callbacks + [instantiate(c) for c in cfg.callbacks.get("extra", {}).values()]
+
+
+def build_loggers(logger_cfg: DictConfig, run_dir: Path) -> list[Any]:
+    """Every logger of the config, writing inside the run directory whatever its config says."""
+    loggers = []
+    for name, cfg in logger_cfg.items():
+        if name == "wandb":
+            loggers.append(
+                instantiate(
+                    cfg,
+                    save_dir=str(run_dir),
+                    name=cfg.get("name") or run_dir.name,
+                    id=run_dir.name,
+                )
+            )
+        else:
+            loggers.append(instantiate(cfg, save_dir=str(run_dir)))
+    return loggers
+
+
+def build_trainer(
+    cfg: DictConfig, run_dir: Path, callbacks: list[pl.Callback], loggers: list[Any]
+) -> pl.Trainer:
+    from inception_cli.hardware import resolve_precision
+    from inception_cli.training.callbacks import AtomicCheckpointIO
+
+    trainer: pl.Trainer = instantiate(
+        cfg.trainer,
+        precision=resolve_precision(cfg.trainer.precision, str(cfg.trainer.accelerator)),
+        logger=loggers,
+        callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=str(run_dir),
+        enable_progress_bar=cfg.callbacks.progress_bar != "none",
+        enable_checkpointing=True,
+    )
+    return trainer

@@ -1,0 +1,39 @@
+"""Process-wide settings of a training process: threads, matmul precision, quiet third parties."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+from omegaconf import DictConfig
+
+
+def use_fast_matmuls() -> None:
+    """TF32 for float32 matmuls and convolutions on GPUs that have it (bf16-mixed runs most ops
+    in bf16 anyway); no effect on CPUs."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.set_float32_matmul_precision("high")
+
+
+def share_cpu_cores(trainer_cfg: DictConfig) -> None:
+    """DDP on CPUs: give each process its share of the cores instead of all of them each,
+    which oversubscribes the machine and makes every process many times slower."""
+    import torch
+
+    devices = trainer_cfg.get("devices")
+    if trainer_cfg.get("accelerator") != "cpu" or "OMP_NUM_THREADS" in os.environ:
+        return
+    if isinstance(devices, int) and devices > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // devices))
+
+
+def quiet_third_party_noise() -> None:
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
+        lambda record: "litlogger" not in record.getMessage()
+    )

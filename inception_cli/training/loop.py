@@ -1,0 +1,66 @@
+"""train(cfg, run_dir): one training run, start to finish, from a composed config.
+
+The steps read top to bottom: seed, build the network, the data and the LightningModule (whose
+docstring maps the paper's recipe to code), the callbacks that keep the run directory current,
+the loggers and the Trainer; then fit, from the last checkpoint when the run continues.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from inception_cli import runs
+
+
+def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """Train `cfg.model` on `cfg.data` and fill `run_dir`; returns the run's summary."""
+    import lightning.pytorch as pl
+
+    from inception_cli.training.builders import (
+        build_callbacks,
+        build_loggers,
+        build_model,
+        build_module,
+        build_trainer,
+        run_facts,
+    )
+    from inception_cli.training.datamodule import build_datamodule
+    from inception_cli.training.environment import share_cpu_cores, use_fast_matmuls
+    from inception_cli.training.report import print_summary
+    from inception_cli.training.resume import keep_rows_before_checkpoint
+
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    share_cpu_cores(cfg.trainer)
+    use_fast_matmuls()
+    model = build_model(cfg.model)
+    if cfg.compile:
+        model.compile()
+    datamodule = build_datamodule(cfg.data)
+    module = build_module(cfg, model)
+    callbacks = build_callbacks(cfg, run_dir, run_facts(cfg, model))
+    loggers = build_loggers(cfg.logger, run_dir)
+    trainer = build_trainer(cfg, run_dir, callbacks, loggers)
+
+    ckpt_path = None
+    if cfg.get("resume"):
+        ckpt_path = runs.checkpoint(run_dir, "last")
+        if trainer.is_global_zero:
+            keep_rows_before_checkpoint(run_dir, ckpt_path)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    finally:
+        finish_wandb(loggers)
+    summary = runs.read_summary(run_dir) or {}
+    if trainer.is_global_zero:
+        print_summary(summary, run_dir)
+    return summary
+
+
+def finish_wandb(loggers: list[Any]) -> None:
+    """A W&B run left open would be continued by the next job of a sweep in this process."""
+    if any(type(lg).__name__ == "WandbLogger" for lg in loggers) and "wandb" in sys.modules:
+        sys.modules["wandb"].finish()

@@ -1,0 +1,161 @@
+"""The training recipe, piece by piece, against values worked out by hand: the schedules, the
+moving-average ramp, the weight-decay groups, the auxiliary loss and the CSV logger."""
+
+from __future__ import annotations
+
+import csv
+import math
+from functools import partial
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from inception_cli.runs import METRIC_COLUMNS
+from inception_cli.training.csv_logger import RunCSVLogger
+from inception_cli.training.ema import ema_decay, update_ema
+from inception_cli.training.module import InceptionClassifier
+from inception_cli.training.schedules import cosine, staircase
+
+
+def learning_rates(scheduler_factory, steps: int, base_lr: float = 1.0) -> list[float]:
+    """The rate in force at each of the first `steps` optimizer steps."""
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=base_lr)
+    scheduler = scheduler_factory(optimizer)
+    rates = []
+    for _ in range(steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_staircase_multiplies_by_0_94_every_two_epochs() -> None:
+    rates = learning_rates(partial(staircase, steps_per_epoch=10, total_steps=100), 61)
+    # 20 steps = 2 epochs at the full rate, then x0.94, x0.94^2 ... (paper section 4)
+    assert rates[0] == rates[19] == 1.0
+    assert rates[20] == pytest.approx(0.94) and rates[39] == pytest.approx(0.94)
+    assert rates[40] == pytest.approx(0.8836) and rates[60] == pytest.approx(0.830584)
+
+
+def test_staircase_warms_up_linearly() -> None:
+    rates = learning_rates(
+        partial(staircase, steps_per_epoch=10, total_steps=100, warmup_epochs=1), 12
+    )
+    assert rates[:3] == pytest.approx([0.1, 0.2, 0.3])
+    assert rates[9] == pytest.approx(1.0) and rates[11] == pytest.approx(1.0)
+
+
+def test_cosine_falls_from_the_base_rate_to_its_floor() -> None:
+    rates = learning_rates(
+        partial(cosine, steps_per_epoch=10, total_steps=100, min_lr_ratio=0.1), 101
+    )
+    assert rates[0] == pytest.approx(1.0)
+    assert rates[50] == pytest.approx(0.1 + 0.9 * 0.5)  # half way: half of the span
+    assert rates[25] == pytest.approx(0.1 + 0.9 * (1 + math.cos(math.pi / 4)) / 2)
+    assert rates[100] == pytest.approx(0.1)
+
+
+def test_moving_average_decay_ramps_up_as_tensorflow_does() -> None:
+    # min(decay, (1 + t) / (10 + t)): TensorFlow's ExponentialMovingAverage(num_updates=t)
+    assert ema_decay(0.9999, 0) == pytest.approx(0.1)
+    assert ema_decay(0.9999, 90) == pytest.approx(0.91)
+    assert ema_decay(0.9999, 10**6) == 0.9999
+
+
+def test_moving_average_blends_weights_and_copies_counters() -> None:
+    average, model = nn.BatchNorm1d(2), nn.BatchNorm1d(2)
+    with torch.no_grad():
+        average.weight.fill_(1.0)
+        model.weight.fill_(3.0)
+        model.running_mean.fill_(10.0)
+    model.num_batches_tracked.fill_(7)
+    update_ema(average, model, decay=0.75)
+    assert torch.equal(average.weight, torch.full((2,), 1.5))  # 0.75 * 1 + 0.25 * 3
+    assert torch.equal(average.running_mean, torch.full((2,), 2.5))  # 0.75 * 0 + 0.25 * 10
+    assert int(average.num_batches_tracked) == 7
+
+
+class TwoHeads(nn.Module):
+    """A stand-in network: a convolution, a BatchNorm and a linear layer with bias."""
+
+    num_classes = 3
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3, bias=False)
+        self.bn = nn.BatchNorm2d(2)
+        self.fc = nn.Linear(2, 3)
+
+
+def test_weight_decay_applies_to_convolution_and_linear_weights_only() -> None:
+    network = TwoHeads()
+    module = InceptionClassifier(
+        network, partial(torch.optim.SGD, lr=0.1, weight_decay=4e-5), ema_decay=None
+    )
+    optimizer = module.configure_optimizers()
+    decayed, exempt = optimizer.param_groups
+    assert {id(p) for p in decayed["params"]} == {id(network.conv.weight), id(network.fc.weight)}
+    assert {id(p) for p in exempt["params"]} == {
+        id(network.bn.weight),
+        id(network.bn.bias),
+        id(network.fc.bias),
+    }
+    assert decayed["weight_decay"] == 4e-5 and exempt["weight_decay"] == 0.0
+
+
+def smoothed_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, eps: float) -> float:
+    """(1 - eps) * -log p_y + eps * mean_k -log p_k, averaged over the batch, written out."""
+    total = 0.0
+    for row, label in zip(logits.tolist(), labels.tolist(), strict=True):
+        log_norm = math.log(sum(math.exp(v) for v in row))
+        neg_log_p = [log_norm - v for v in row]
+        total += (1 - eps) * neg_log_p[label] + eps * sum(neg_log_p) / len(row)
+    return total / len(labels)
+
+
+def test_auxiliary_loss_is_added_with_its_weight() -> None:
+    module = InceptionClassifier(
+        TwoHeads(), torch.optim.SGD, label_smoothing=0.1, aux_weight=0.4, ema_decay=None
+    )
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]])
+    aux = torch.tensor([[0.1, 0.2, 0.3], [1.0, -1.0, 0.0]])
+    labels = torch.tensor([0, 1])
+    main_loss = smoothed_cross_entropy(logits, labels, 0.1)
+    aux_loss = smoothed_cross_entropy(aux, labels, 0.1)
+
+    loss, returned = module.compute_loss((logits, aux), labels)
+    assert float(loss) == pytest.approx(main_loss + 0.4 * aux_loss, rel=1e-6)
+    assert returned is logits
+    alone, _ = module.compute_loss(logits, labels)
+    assert float(alone) == pytest.approx(main_loss, rel=1e-6)
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def test_csv_logger_adds_a_new_column_to_the_rows_already_written(tmp_path: Path) -> None:
+    logger = RunCSVLogger(tmp_path)
+    logger.log_metrics({"train/loss": 1.5}, step=0)
+    logger.log_metrics({"train/loss": 1.25, "perf/new_metric": 7.0}, step=1)
+    header, rows = read_csv(tmp_path / "metrics.csv")
+    assert header == [*METRIC_COLUMNS, "perf/new_metric"]
+    assert [(r["step"], r["train/loss"], r["perf/new_metric"]) for r in rows] == [
+        ("0", "1.5", ""),
+        ("1", "1.25", "7.0"),
+    ]
+
+
+def test_csv_logger_of_a_resumed_run_appends_under_the_header_it_finds(tmp_path: Path) -> None:
+    RunCSVLogger(tmp_path).log_metrics({"train/loss": 2.0, "extra": 1.0}, step=0)
+    RunCSVLogger(tmp_path).log_metrics({"train/loss": 1.0}, step=1)
+    header, rows = read_csv(tmp_path / "metrics.csv")
+    assert header.count("extra") == 1 and header[: len(METRIC_COLUMNS)] == list(METRIC_COLUMNS)
+    assert [(r["step"], r["train/loss"], r["extra"]) for r in rows] == [
+        ("0", "2.0", "1.0"),
+        ("1", "1.0", ""),
+    ]
