@@ -89,11 +89,13 @@ PURE_MODELS = frozenset(name for name, entry in CATALOG.items() if not entry.res
 
 
 def entry(name: str) -> CatalogEntry:
-    """The catalog entry of `name`; ValueError naming the known models otherwise."""
+    """The catalog entry of `name`; ValueError naming the known models otherwise (by name, as
+    every other list of choices the CLI prints)."""
     try:
         return CATALOG[name]
     except KeyError:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(CATALOG)}") from None
+        known = ", ".join(sorted(CATALOG))
+        raise ValueError(f"unknown model {name!r}; known models: {known}") from None
 
 
 def display_name(model: str) -> str:

@@ -44,8 +44,9 @@ def native_bf16(accelerator: str) -> bool:
     return bool(CPU_BF16_FLAGS & cpu_flags())
 
 
-def resolve_precision(precision: object, accelerator: str) -> object:
-    """`auto` becomes bf16-mixed where the hardware has native bf16, else 32-true."""
+def resolve_precision(precision: object, accelerator: str, float32: str = "32-true") -> object:
+    """`auto` becomes bf16-mixed where the hardware has native bf16, else `float32` (Lightning's
+    "32-true"; `inception bench` calls it "32")."""
     if precision != "auto":
         return precision
-    return "bf16-mixed" if native_bf16(accelerator) else "32-true"
+    return "bf16-mixed" if native_bf16(accelerator) else float32

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from inception_cli import catalog
+from inception_cli import runs as run_layout
 from inception_cli.cli import app
 from inception_cli.errors import InputError
 from inception_cli.tasks.compare import run_compare
@@ -43,7 +45,7 @@ def write_run(
     """A run directory as `inception train` leaves it: train rows, then one val row per epoch."""
     path.mkdir(parents=True)
     columns = COLUMNS if top5 is not None else [c for c in COLUMNS if c != "val/top5_error"]
-    with (path / "metrics.csv").open("w", newline="") as file:
+    with (path / run_layout.METRICS).open("w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=columns)
         writer.writeheader()
         for epoch, error in enumerate(top1):
@@ -69,7 +71,7 @@ def write_run(
     }
     if with_model_in_summary:
         summary["model"] = model
-    (path / "summary.json").write_text(json.dumps(summary))
+    (path / run_layout.SUMMARY).write_text(json.dumps(summary))
     return path
 
 
@@ -106,6 +108,15 @@ def by_id(result, run_id: str):
     return next(run for run in result.runs if run.run_id == run_id)
 
 
+PAPER_COLOURS = {
+    "v3": "#1f77b4",
+    "irv1": "#17becf",
+    "v4": "#d62728",
+    "irv2": "#ff7f0e",
+    "irv2_paper": "#9467bd",
+}
+
+
 def png_size(path: Path) -> tuple[int, int]:
     header = path.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
@@ -115,17 +126,18 @@ def png_size(path: Path) -> tuple[int, int]:
 
 def test_table_values_and_threshold_epochs(runs: Path, tmp_path: Path, capsys) -> None:
     result = run_compare(all_dirs(runs), output=tmp_path / "figs")
-    ids = {run.run_id for run in result.runs}
-    assert ids == {
+    # The paper's order (each pure network, then its residual pair), unknown models last; runs of
+    # one model by run id.
+    assert [run.run_id for run in result.runs] == [
         "2026-01-01_00-00-00_v3",
         "2026-01-01_00-00-01_v3",
         "2026-01-01_00-00-02_irv1",
         "0_v4",
+        "2026-01-01_00-00-04_v4",
         "1_irv2",
         "2026-01-01_00-00-03_irv2_paper",
-        "2026-01-01_00-00-04_v4",
         "2026-01-01_00-00-05_bn",
-    }
+    ]
     assert any("notes" in warning for warning in result.warnings)
     assert "notes" in capsys.readouterr().err
 
@@ -188,7 +200,13 @@ def test_given_threshold_nobody_reaches(runs: Path, tmp_path: Path) -> None:
     )
     assert result.thresholds == {"top5": 1.0}
     assert result.threshold_rules["top5"] == "given"
-    assert "No run reached 1.0% top-5 error." in result.statement
+    assert result.statement == [
+        "No run reached 1.0% top-5 error.",
+        "Neither Inception-ResNet-v1 nor Inception-v3 reached 1.0% top-5 error.",
+        "Neither Inception-ResNet-v2 nor Inception-v4 reached 1.0% top-5 error.",
+        "Neither Inception-ResNet-v2 (paper) nor Inception-v4 reached 1.0% top-5 error.",
+        "Lowest final top-5 error: Inception-ResNet-v2 (7.0%).",
+    ]
     assert all(run.reached["top5"] is None for run in result.runs)
 
 
@@ -254,11 +272,13 @@ def test_figures(runs: Path, tmp_path: Path) -> None:
     # The run without a top-5 column has no top-5 line.
     assert "bn_inception" not in {series.model for series in result.drawn["top5"].series}
     styles = {series.model: series.linestyle for series in top1.series}
-    assert styles["irv2"] == "-" and styles["v4"] == "--"
-    colours = {series.model: series.colour for series in top1.series}
-    colours5 = {series.model: series.colour for series in result.drawn["top5"].series}
-    assert all(colours5[model] == colours[model] for model in colours5)
-    assert len(set(colours.values())) == len(colours)
+    assert styles["irv2"] == "-" and styles["v4"] == "--" and styles["bn_inception"] == ":"
+    # Each model keeps its colour in both figures; a model the catalog lacks takes a spare one.
+    assert {series.model: series.colour for series in top1.series} == {
+        **PAPER_COLOURS,
+        "bn_inception": "#2ca02c",
+    }
+    assert {series.model: series.colour for series in result.drawn["top5"].series} == PAPER_COLOURS
 
     # A second run replaces our own figures.
     run_compare(all_dirs(runs), metric="top1", x="step", output=output, fmt="csv")
@@ -291,6 +311,40 @@ def test_single_run(runs: Path, tmp_path: Path) -> None:
         "Only one run (2026-01-01_00-00-02_irv1): final top-1 error 27.0%, "
         "final top-5 error 8.5%; there is nothing to compare."
     ]
+
+
+def test_pair_sentences(tmp_path: Path) -> None:
+    """Each residual network against its pure pair: same epoch, one never, neither."""
+    write_run(tmp_path / "0_v3", "v3", [40, 30], [20, 10])
+    write_run(tmp_path / "1_irv1", "irv1", [45, 30], [20, 10])
+    write_run(tmp_path / "2_v4", "v4", [50, 45], [20, 10])
+    write_run(tmp_path / "3_irv2", "irv2", [40, 20], [20, 10])
+    write_run(tmp_path / "4_irv2_paper", "irv2_paper", [50, 40], [20, 10])
+    result = run_compare(
+        sorted(tmp_path.iterdir()), metric="top1", threshold=30.0, output=tmp_path / "f"
+    )
+    assert result.statement == [
+        "Inception-v3 and Inception-ResNet-v1 and Inception-ResNet-v2 reached 30.0% top-1 error"
+        " first, together (epoch 2). Did not reach it: Inception-v4, Inception-ResNet-v2 (paper).",
+        "Inception-ResNet-v1 and Inception-v3 (similar cost) reached 30.0% top-1 error at the"
+        " same epoch (2).",
+        "Inception-ResNet-v2 reached 30.0% top-1 error (epoch 2); Inception-v4 never did.",
+        "Neither Inception-ResNet-v2 (paper) nor Inception-v4 reached 30.0% top-1 error.",
+        "Lowest final top-1 error: Inception-ResNet-v2 (20.0%).",
+    ]
+
+
+def test_model_and_type_from_the_catalog() -> None:
+    """Summaries that do not record the model or its type fall back on these."""
+    assert catalog.model_from_run_id("0_irv2_paper") == "irv2_paper"  # not irv2
+    assert catalog.model_from_run_id("2026-11-27_21-04-19_v4") == "v4"
+    assert catalog.model_from_run_id("irv1") == "irv1"
+    assert catalog.model_from_run_id("2026-11-27_21-03-11_sweep") is None
+    assert catalog.model_from_run_id("0_xv3") is None
+    assert catalog.residual_by_name("irv1") is True and catalog.residual_by_name("irv2") is True
+    assert catalog.residual_by_name("irv2_paper") is True
+    assert catalog.residual_by_name("v3") is False and catalog.residual_by_name("v4") is False
+    assert catalog.residual_by_name("bn_inception") is None
 
 
 def test_model_from_name_when_summary_lacks_it(tmp_path: Path) -> None:
@@ -358,8 +412,8 @@ def test_import_does_not_load_torch(loaded_by_import) -> None:
 def test_run_that_has_not_validated_yet(runs: Path, tmp_path: Path) -> None:
     fresh = runs / "2026-01-01_00-00-06_irv1"
     fresh.mkdir()
-    (fresh / "metrics.csv").write_text(",".join(COLUMNS) + "\n0,0,0.045,2.3,,,,\n")
-    (fresh / "summary.json").write_text(
+    (fresh / run_layout.METRICS).write_text(",".join(COLUMNS) + "\n0,0,0.045,2.3,,,,\n")
+    (fresh / run_layout.SUMMARY).write_text(
         json.dumps({"id": fresh.name, "model": "irv1", "status": "running", "epochs": 0})
     )
     result = run_compare([fresh, runs / "sweep"], output=tmp_path / "f", fmt="csv")

@@ -1,36 +1,73 @@
-"""The data layer: embedded, ImageNet-folder and synthetic datasets, transforms, data module."""
+"""The data layer: the registry of data sets, the embedded, ImageNet-folder and synthetic data
+sets, transforms, the config check the CLI runs, and the data module."""
 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
+from PIL import Image
 from torchvision.io import write_jpeg
 
 from inception_cli.data import (
     CLASS_NAMES_FASHION_MNIST,
+    DataSpec,
     build_dataset,
-    build_image_dataset,
+    build_evaluation_images,
+    check_data_config,
+    dataset_names,
 )
-from inception_cli.data.embedded import load_fashion_mnist_subset
+from inception_cli.data.crops import single_crop_scale
+from inception_cli.data.fashion_mnist import load_fashion_mnist_subset
 from inception_cli.data.transforms import evaluation_transform, training_transform
 from inception_cli.errors import InputError
-from inception_cli.lit.datamodule import ImageDataModule, build_datamodule
+from inception_cli.training.datamodule import ImageDataModule, build_datamodule
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "data"
+ONE_STEP = 1 / 255  # one step of an 8-bit image
 
 
 def data_config(config_name: str, /, **overrides: Any) -> dict[str, Any]:
     """A shipped data config as a plain dict, with some keys replaced."""
     loaded = OmegaConf.load(CONF / f"{config_name}.yaml")
-    cfg = loaded.data if "data" in loaded else loaded  # embedded.yaml is a global package
+    cfg = loaded.data if "data" in loaded else loaded  # a global package nests its keys
     plain = OmegaConf.to_container(cfg, throw_on_missing=False)
     assert isinstance(plain, dict)
     return {**plain, **overrides}
+
+
+# --- the registry -------------------------------------------------------------------------
+
+
+def test_every_data_preset_names_a_registered_data_set_and_back() -> None:
+    preset_names = {data_config(path.stem)["name"] for path in CONF.glob("*.yaml")}
+    assert preset_names <= set(dataset_names()), "a conf/data preset names no data set"
+    assert set(dataset_names()) <= preset_names, "a data set has no conf/data preset"
+
+
+def test_unknown_dataset_name_lists_known_ones() -> None:
+    with pytest.raises(InputError, match="embedded, imagenet, synthetic"):
+        build_datamodule(data_config("synthetic", name="cifar"))
+
+
+def test_checking_a_config_imports_no_torch(tmp_path: Path) -> None:
+    write_fake_imagenet(tmp_path)
+    code = (
+        "import sys\n"
+        "from inception_cli.data import check_data_config\n"
+        f"check_data_config({imagenet_config(tmp_path)!r})\n"
+        f"check_data_config({data_config('embedded')!r})\n"
+        "print(sorted(name for name in ('torch', 'torchvision') if name in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 # --- embedded -----------------------------------------------------------------------------
@@ -66,15 +103,35 @@ def test_embedded_datamodule_batches() -> None:
     assert torch.equal(val_labels, stored[:64])  # validation is not shuffled
 
 
+def test_embedded_plain_split_is_pil_resize_then_centre_crop() -> None:
+    # torch and PIL both resize uint8 images in two passes and round each to 8 bits: one step
+    # each at most, and normalising with std 0.5 doubles the difference.
+    cfg = data_config("embedded", augment=False, crop_fraction=0.875)
+    dataset = build_dataset(cfg, "val")
+    stored, _ = load_fashion_mnist_subset("val")
+    resized = single_crop_scale(75, 0.875)
+    offset = round((resized - 75) / 2)
+    for index in (0, 7, 999):
+        pil = Image.fromarray(stored[index].numpy()).resize((resized, resized), Image.BILINEAR)
+        crop = np.asarray(pil.crop((offset, offset, offset + 75, offset + 75)))
+        expected = (torch.from_numpy(crop.copy()).float() / 255 - 0.5) / 0.5
+        torch.testing.assert_close(
+            dataset[index][0][0], expected, rtol=0, atol=2 * 2 * ONE_STEP + 1e-6
+        )
+
+
 def test_embedded_augmentation_varies_only_training_images() -> None:
     augmented = build_dataset(data_config("embedded"), "train")
     plain = build_dataset(data_config("embedded", augment=False), "train")
     torch.manual_seed(0)
     draws = {augmented[3][0].sum().item() for _ in range(10)}
     assert len(draws) > 1
-    assert torch.equal(plain[3][0], plain[3][0])
+    torch.manual_seed(1)
+    first = plain[3][0]
+    torch.manual_seed(2)
+    assert torch.equal(plain[3][0], first), "without augmentation the random state plays no part"
     # the mean of the augmented image is the mean of a shifted copy: close to the plain one
-    assert abs(augmented[3][0].mean() - plain[3][0].mean()) < 0.2
+    assert abs(augmented[3][0].mean() - first.mean()) < 0.2
 
 
 def test_embedded_three_channels_repeat_the_grey_image() -> None:
@@ -84,19 +141,29 @@ def test_embedded_three_channels_repeat_the_grey_image() -> None:
     assert torch.equal(image[0], image[2])
 
 
-def test_embedded_mean_std_must_match_channels() -> None:
-    with pytest.raises(InputError, match="in_chans"):
-        build_dataset(data_config("embedded", mean=[0.5] * 3), "train")
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"mean": [0.5] * 3}, "in_chans"),
+        ({"in_chans": 2, "mean": [0.5] * 2, "std": [0.5] * 2}, "use 1, or 3"),
+    ],
+)
+def test_embedded_channel_errors(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        build_dataset(data_config("embedded", **overrides), "train")
+    with pytest.raises(InputError, match=message):
+        check_data_config(data_config("embedded", **overrides))
 
 
-def test_embedded_image_dataset_is_original_and_unnormalised() -> None:
-    dataset = build_image_dataset(data_config("embedded"), "val")
-    image, label = dataset[5]
+def test_embedded_evaluation_images_are_original_and_unnormalised() -> None:
+    images = build_evaluation_images(data_config("embedded"), "val")
+    image, label = images.dataset[5]
     stored_images, stored_labels = load_fashion_mnist_subset("val")
     assert image.shape == (1, 28, 28) and image.dtype == torch.float32
-    assert image.min() >= 0.0 and image.max() <= 1.0
-    assert torch.allclose(image[0] * 255, stored_images[5].float())
+    assert torch.equal(image[0] * 255, stored_images[5].float())
     assert label == stored_labels[5]
+    assert (images.num_classes, images.max_label, images.in_chans) == (10, 9, 1)
+    assert images.description("val") == {"name": "embedded", "root": None, "split": "val"}
 
 
 # --- synthetic ----------------------------------------------------------------------------
@@ -115,13 +182,17 @@ def test_synthetic_is_deterministic_per_index() -> None:
     assert image.shape == (3, 75, 75) and image.min() >= -1.0 and image.max() <= 1.0
 
 
-def test_synthetic_datamodule_and_image_dataset() -> None:
+def test_synthetic_datamodule_and_evaluation_images() -> None:
     datamodule = build_datamodule(data_config("synthetic", num_train=8, num_val=4, batch_size=4))
     datamodule.setup("fit")
     images, labels = next(iter(datamodule.train_dataloader()))
     assert images.shape == (4, 3, 75, 75) and labels.shape == (4,)
-    raw = build_image_dataset(data_config("synthetic"), "val")[0][0]
+    cfg = data_config("synthetic")
+    raw, raw_label = build_evaluation_images(cfg, "val").dataset[0]
+    normalised, label = build_dataset(cfg, "val")[0]
     assert raw.shape == (3, 75, 75) and raw.min() >= 0.0 and raw.max() <= 1.0
+    torch.testing.assert_close(normalised, (raw - 0.5) / 0.5)  # the same image, normalised
+    assert raw_label == label
 
 
 # --- imagenet folders ---------------------------------------------------------------------
@@ -156,14 +227,21 @@ def test_imagenet_folder_batches(tmp_path: Path) -> None:
         assert set(labels.tolist()) <= {0, 1}
 
 
-def test_imagenet_image_dataset_keeps_original_size(tmp_path: Path) -> None:
+def test_imagenet_evaluation_images_keep_original_size(tmp_path: Path) -> None:
     write_fake_imagenet(tmp_path)
-    dataset = build_image_dataset(imagenet_config(tmp_path), "val")
-    assert len(dataset) == 4
-    image, label = dataset[3]
+    images = build_evaluation_images(imagenet_config(tmp_path), "val")
+    assert len(images.dataset) == 4
+    image, label = images.dataset[3]
     assert image.shape == (3, 30, 40) and image.dtype == torch.float32
     assert 0.0 <= image.min() < image.max() <= 1.0
     assert label == 1
+    assert (images.num_classes, images.max_label, images.in_chans) == (2, 1, 3)
+    assert images.description("val") == {
+        "name": "imagenet",
+        "root": str(tmp_path / "val"),
+        "split": "val",
+        "layout": "folders",
+    }
 
 
 def test_imagenet_skips_corrupt_images(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -176,48 +254,69 @@ def test_imagenet_skips_corrupt_images(tmp_path: Path, caplog: pytest.LogCapture
     assert "n01_0.JPEG" in caplog.text
 
 
-@pytest.mark.parametrize(
-    ("make_root", "message"),
-    [
-        (lambda tmp: "???", "data.root is not set"),
-        (lambda tmp: tmp / "absent", "does not exist"),
-        (lambda tmp: (tmp / "file").write_text("x") and tmp / "file", "not a directory"),
-        (lambda tmp: tmp, "has no train/ folder"),
-        (lambda tmp: (tmp / "train").mkdir() or tmp, "has no class folders"),
-        (lambda tmp: (tmp / "train" / "n01").mkdir(parents=True) or tmp, "holds no images"),
-    ],
-)
+LAYOUT_ERRORS = [
+    (lambda tmp: "???", "data=imagenet needs data.root"),
+    (lambda tmp: tmp / "absent", "train is missing or empty: .* does not exist"),
+    (lambda tmp: (tmp / "file").write_text("x") and tmp / "file", "is not a directory"),
+    (lambda tmp: tmp, "has no train/ folder"),
+    (lambda tmp: (tmp / "train").mkdir() or tmp, "has no class folders"),
+]
+
+
+@pytest.mark.parametrize(("make_root", "message"), LAYOUT_ERRORS)
 def test_imagenet_layout_errors(tmp_path: Path, make_root: Any, message: str) -> None:
-    with pytest.raises(InputError, match=message) as raised:
-        build_dataset(imagenet_config(make_root(tmp_path)), "train")
-    assert "data.root=/path/to/imagenet must contain train/<class>/*.JPEG" in str(raised.value)
+    cfg = imagenet_config(make_root(tmp_path))
+    for check in (lambda: build_dataset(cfg, "train"), lambda: check_data_config(cfg)):
+        with pytest.raises(InputError, match=message) as raised:
+            check()
+        assert "data.root=/path/to/imagenet must contain train/<class>/*.JPEG" in str(raised.value)
 
 
-def test_imagenet_class_count_and_split_mismatch(tmp_path: Path) -> None:
-    write_fake_imagenet(tmp_path)
-    with pytest.raises(InputError, match="set data.num_classes=2"):
-        build_dataset(imagenet_config(tmp_path, num_classes=1000), "val")
-    (tmp_path / "val" / "n03").mkdir()
-    with pytest.raises(InputError, match="class folders of .* differ"):
+def test_imagenet_folder_without_images(tmp_path: Path) -> None:
+    (tmp_path / "train" / "n01").mkdir(parents=True)
+    with pytest.raises(InputError, match="holds no images"):
         build_dataset(imagenet_config(tmp_path), "train")
 
 
-# --- transforms and config ----------------------------------------------------------------
+def test_config_check_needs_both_splits(tmp_path: Path) -> None:
+    write_fake_imagenet(tmp_path)
+    check_data_config(imagenet_config(tmp_path))
+    for child in (tmp_path / "val").iterdir():
+        for file in child.iterdir():
+            file.unlink()
+        child.rmdir()
+    with pytest.raises(InputError, match="val is missing or empty"):
+        check_data_config(imagenet_config(tmp_path))
+    build_dataset(imagenet_config(tmp_path), "train")  # training alone still reads its split
+
+
+def test_imagenet_class_count_channels_and_split_mismatch(tmp_path: Path) -> None:
+    write_fake_imagenet(tmp_path)
+    with pytest.raises(InputError, match="set data.num_classes=2"):
+        build_dataset(imagenet_config(tmp_path, num_classes=1000), "val")
+    grey = imagenet_config(tmp_path, in_chans=1, mean=[0.5], std=[0.5])
+    with pytest.raises(InputError, match="RGB, use 3"):
+        check_data_config(grey)
+    (tmp_path / "val" / "n03").mkdir()
+    with pytest.raises(InputError, match="class folders of .* differ"):
+        build_dataset(imagenet_config(tmp_path), "train")
+    with pytest.raises(InputError, match="class folders of .* differ"):
+        check_data_config(imagenet_config(tmp_path))
+
+
+# --- transforms and loaders ---------------------------------------------------------------
 
 
 def test_transforms_output_size_and_range() -> None:
+    spec = DataSpec.from_config(data_config("imagenet", input_size=24, interpolation="bilinear"))
     image = torch.randint(0, 256, (3, 30, 40), dtype=torch.uint8)
-    train = training_transform(24, [0.5] * 3, [0.5] * 3, "bicubic")(image)
-    evaluation = evaluation_transform(24, [0.5] * 3, [0.5] * 3, "bilinear", 0.875)(image)
+    train = training_transform(spec)(image)
+    evaluation = evaluation_transform(spec)(image)
     assert train.shape == evaluation.shape == (3, 24, 24)
     assert evaluation.dtype == torch.float32 and evaluation.min() >= -1.0 - 1e-4
+    lanczos = DataSpec.from_config(data_config("imagenet", interpolation="lanczos"))
     with pytest.raises(InputError, match="interpolation"):
-        evaluation_transform(24, [0.5] * 3, [0.5] * 3, "lanczos")
-
-
-def test_unknown_dataset_name_lists_known_ones() -> None:
-    with pytest.raises(InputError, match="embedded, imagenet, synthetic"):
-        build_datamodule(data_config("synthetic", name="cifar"))
+        evaluation_transform(lanczos)
 
 
 def test_loader_options() -> None:

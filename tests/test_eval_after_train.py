@@ -63,6 +63,10 @@ def test_eval_without_arguments_picks_the_latest_run_and_crops_agree_on_images(
         assert 0.0 <= record["top1_error"] <= 100.0
     digests = {record["images"]["labels_sha256"] for record in records.values()}
     assert len(digests) == 1, "1, 10 and 144 crops must score the same images"
+    # docs/eval.md: floor(75 / 0.875) for 1 and 10 crops; 86, 96, 107, 118 for 144 crops at 75 px
+    assert records[1]["protocol"]["shorter_sides"] == {"75": 85}
+    assert records[10]["protocol"]["shorter_sides"] == {"75": 85}
+    assert records[144]["protocol"]["shorter_sides"] == {"75": [86, 96, 107, 118]}
 
 
 def test_eval_never_overwrites_an_earlier_result(trained_run: Path) -> None:

@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 import torch
 
-from inception_cli.errors import InputError
-from inception_cli.models import create_model, list_models, model_info
+from inception_cli import catalog
+from inception_cli.models import create_model, list_models
 
 NUM_CLASSES = 10
+PURE_MODELS = sorted(catalog.PURE_MODELS)
 
 
 @pytest.mark.parametrize(
@@ -106,10 +107,10 @@ def test_width_sizes_classifier_from_branch_outputs(name: str) -> None:
     assert full(torch.randn(2, 1, 75, 75)).shape == (2, NUM_CLASSES)
 
 
-@pytest.mark.parametrize("name", ["v3", "v4"])
+@pytest.mark.parametrize("name", PURE_MODELS)
 def test_model_attributes(name: str) -> None:
     model = create_model(name, num_classes=NUM_CLASSES, width=0.25)
-    info = model_info(name)
+    info = catalog.entry(name)
     assert model.num_classes == NUM_CLASSES
     assert model.residual is False and info.residual is False
     assert model.default_input_size == info.default_input_size == 299
@@ -117,11 +118,11 @@ def test_model_attributes(name: str) -> None:
     assert model.head_drop.p == pytest.approx(0.2)  # keep probability 0.8
 
 
-@pytest.mark.parametrize("name", ["v3", "v4"])
+@pytest.mark.parametrize("name", PURE_MODELS)
 @pytest.mark.parametrize("width", [0.0, -0.5, float("nan"), float("inf")])
-def test_bad_width_is_an_input_error(name: str, width: float) -> None:
+def test_bad_width_is_a_value_error(name: str, width: float) -> None:
     # The same check and message as the residual networks, so the CLI reports it in one line.
-    with pytest.raises(InputError, match="width must be a positive number"):
+    with pytest.raises(ValueError, match="width must be a positive number"):
         create_model(name, width=width)
 
 

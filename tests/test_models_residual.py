@@ -9,10 +9,11 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
-from inception_cli.errors import InputError
-from inception_cli.models import convert_timm_state_dict, create_model, model_info
+from inception_cli import catalog
+from inception_cli.models import create_model
+from inception_cli.pretrained import convert_timm_state_dict
 
-RESIDUAL_MODELS = ["irv1", "irv2", "irv2_paper"]
+RESIDUAL_MODELS = sorted(catalog.RESIDUAL_MODELS)
 
 # 1000 classes, width 1, BatchNorm with scale and shift.
 PARAM_COUNTS = {
@@ -36,7 +37,7 @@ def test_param_count_and_attributes(name: str) -> None:
     assert model.num_classes == 1000
     assert model.residual is True
     assert (model.default_input_size, model.min_input_size) == (299, 75)
-    info = model_info(name)
+    info = catalog.entry(name)
     assert info.residual is True
     assert (info.default_input_size, info.min_input_size) == (299, 75)
 
@@ -135,23 +136,23 @@ def test_residual_scale_from_config_list() -> None:
     [(0.1, 0.2), (0.1, 0.2, 0.3, 0.4), 0.0, -0.1, (0.1, float("nan"), 0.2), "0.1", ("a", 1, 2)],
 )
 def test_residual_scale_rejects_bad_values(bad: Any) -> None:
-    with pytest.raises(InputError, match="residual_scale"):
+    with pytest.raises(ValueError, match="residual_scale"):
         create_model("irv1", width=0.1, residual_scale=bad)
 
 
 def test_width_must_be_positive() -> None:
-    with pytest.raises(InputError, match="width"):
+    with pytest.raises(ValueError, match="width"):
         create_model("irv2", width=0.0)
 
 
-def test_irv2_registry_names_timm_weights() -> None:
+def test_irv2_catalog_names_timm_weights() -> None:
     timm = pytest.importorskip("timm")
-    info = model_info("irv2")
+    info = catalog.entry("irv2")
     assert info.timm_name == "inception_resnet_v2"
     assert "inception_resnet_v2.tf_in1k" in info.pretrained_tags
     assert set(info.pretrained_tags) <= set(timm.list_pretrained("inception_resnet_v2*"))
-    assert model_info("irv1").pretrained_tags == ()
-    assert model_info("irv2_paper").pretrained_tags == ()
+    assert catalog.entry("irv1").pretrained_tags == ()
+    assert catalog.entry("irv2_paper").pretrained_tags == ()
 
 
 def test_irv2_matches_timm_inception_resnet_v2() -> None:

@@ -8,9 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
+from inception_cli import catalog
 from inception_cli.errors import InputError
-from inception_cli.models import convert_timm_state_dict, create_model, list_models, model_info
-from inception_cli.models.pretrained import load_pretrained, pretrained_preprocessing
+from inception_cli.models import create_model
+from inception_cli.pretrained import (
+    convert_timm_state_dict,
+    create_pretrained,
+    load_pretrained,
+    pretrained_preprocessing,
+)
 
 timm = pytest.importorskip("timm")
 
@@ -29,25 +35,15 @@ def timm_reference(timm_name: str, seed: int = 0, **kwargs: object) -> torch.nn.
     return model.eval()
 
 
-def _equivalence_cases() -> list:
-    cases = [pytest.param("v3", id="v3"), pytest.param("v4", id="v4")]
-    irv2_missing = "irv2" not in list_models()
-    cases.append(
-        pytest.param(
-            "irv2",
-            id="irv2",
-            marks=pytest.mark.skipif(irv2_missing, reason="model irv2 is not registered yet"),
-        )
-    )
-    return cases
+WITH_TIMM = [name for name, entry in catalog.CATALOG.items() if entry.timm_name]
 
 
 # Our networks reorder some operations that commute (pooling and 1x1 convolutions, max pooling
 # and ReLU), so in float32 they round differently from timm's (by about as much as timm's own
 # float32 result differs from float64). In float64 only a different function could differ.
-@pytest.mark.parametrize("name", _equivalence_cases())
+@pytest.mark.parametrize("name", WITH_TIMM)
 def test_timm_state_dict_gives_same_logits(name: str) -> None:
-    info = model_info(name)
+    info = catalog.entry(name)
     assert info.timm_name is not None
     reference = timm_reference(info.timm_name).double()
     model = create_model(name).eval().double()
@@ -62,11 +58,11 @@ def test_timm_state_dict_gives_same_logits(name: str) -> None:
     assert (expected - actual_float32).abs().max().item() < 2e-3
 
 
-@pytest.mark.parametrize("name", _equivalence_cases())
+@pytest.mark.parametrize("name", WITH_TIMM)
 def test_training_step_matches_timm(name: str) -> None:
     """In training mode (BatchNorm on batch statistics) the loss, every gradient and every
     running statistic equal timm's: the reordered operations compute the same function."""
-    info = model_info(name)
+    info = catalog.entry(name)
     assert info.timm_name is not None
     torch.manual_seed(0)
     reference = timm.create_model(info.timm_name, pretrained=False, drop_rate=0.0)
@@ -112,7 +108,7 @@ def test_convert_drops_aux_keys_unless_asked() -> None:
 
 
 def test_convert_refuses_models_without_timm_counterpart() -> None:
-    without = [name for name in list_models() if model_info(name).timm_name is None]
+    without = [name for name, e in sorted(catalog.CATALOG.items()) if e.timm_name is None]
     if not without:
         pytest.skip("every registered model has a timm counterpart")
     with pytest.raises(ValueError, match="no timm counterpart"):
@@ -141,7 +137,7 @@ def test_load_pretrained_reads_published_weights(fake_hub) -> None:
     published = timm_reference("inception_v3", seed=3).state_dict()
     torch.save(published, path)
 
-    model = create_model("v3", weights="timm:inception_v3.tf_in1k")
+    model = create_pretrained("v3", "timm:inception_v3.tf_in1k")
 
     assert requested == ["timm/inception_v3.tf_in1k"]
     ours = model.state_dict()
@@ -155,7 +151,7 @@ def test_load_pretrained_short_tag_with_aux_head(fake_hub) -> None:
     published = timm_reference("inception_v3", seed=4, aux_logits=True).state_dict()
     torch.save(published, path)
 
-    model = create_model("v3", aux_logits=True, weights="timm:tv_in1k")
+    model = create_pretrained("v3", "timm:tv_in1k", aux_logits=True)
 
     assert torch.equal(model.AuxLogits.fc.weight, published["AuxLogits.fc.weight"])
     assert torch.equal(
@@ -185,7 +181,7 @@ def test_load_pretrained_other_width_is_an_input_error(fake_hub) -> None:
     path, _ = fake_hub
     torch.save(timm_reference("inception_v3", seed=6).state_dict(), path)
     with pytest.raises(InputError, match="width 1.0"):
-        create_model("v3", width=0.25, weights="timm:inception_v3.tf_in1k")
+        create_pretrained("v3", "timm:inception_v3.tf_in1k", width=0.25)
 
 
 @pytest.mark.parametrize(
@@ -205,7 +201,7 @@ def test_bad_weight_specs(name: str, weights: str, message: str) -> None:
 
 
 def test_model_without_published_weights() -> None:
-    without = [name for name in list_models() if not model_info(name).pretrained_tags]
+    without = [name for name, e in sorted(catalog.CATALOG.items()) if not e.pretrained_tags]
     if not without:
         pytest.skip("every registered model has published weights")
     with pytest.raises(InputError, match="no published weights"):

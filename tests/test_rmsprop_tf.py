@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from inception_cli.lit.rmsprop_tf import RMSpropTF
+from inception_cli.training.rmsprop_tf import RMSpropTF
 
 
 def toy_model() -> nn.Module:

@@ -18,8 +18,9 @@ def make_run(path: Path, status: str | None = None, updated_at: str = "") -> Pat
 
 def test_a_run_has_metrics_or_a_summary(tmp_path: Path) -> None:
     config_only = tmp_path / "config-only"
-    (config_only / ".hydra").mkdir(parents=True)
-    (config_only / ".hydra" / "config.yaml").write_text("seed: 0\n")
+    runs.config_path(config_only).parent.mkdir(parents=True)
+    runs.config_path(config_only).write_text("seed: 0\n")
+    assert runs.has_config(config_only)
     assert not runs.is_run_dir(config_only), "nothing to compare, resume or evaluate yet"
     assert runs.is_run_dir(make_run(tmp_path / "a"))
 
@@ -31,12 +32,6 @@ def test_a_sweep_folder_yields_its_runs(tmp_path: Path) -> None:
     (sweep / "notes").mkdir()
     assert [p.name for p in runs.iter_runs(sweep)] == ["0_v3", "1_irv2"]
     assert list(runs.iter_runs(sweep / "0_v3")) == [sweep / "0_v3"]
-
-
-def test_model_from_run_id() -> None:
-    assert runs.model_from_run_id("0_irv2_paper") == "irv2_paper"
-    assert runs.model_from_run_id("2026-11-27_21-04-19_v4") == "v4"
-    assert runs.residual_by_name("irv1") is True and runs.residual_by_name("v3") is False
 
 
 def test_latest_finished_run_skips_running_and_failed(tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ def endless(loader: DataLoader) -> Iterator[Any]:
 def bench_loader(
     dataset: Dataset, cfg: dict[str, Any], workers: int, settings: BenchSettings
 ) -> dict[str, Any]:
-    from inception_cli.lit.datamodule import build_datamodule
+    from inception_cli.training.datamodule import build_datamodule
 
     datamodule = build_datamodule({**cfg, "num_workers": workers})
     datamodule.train_set = dataset  # built once for all worker counts

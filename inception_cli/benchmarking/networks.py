@@ -21,11 +21,13 @@ import torch.nn.functional as F
 from rich.console import Console
 from rich.markup import escape
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
+from inception_cli import catalog
+from inception_cli.benchmarking.flops import count_flops, logits_of
 from inception_cli.benchmarking.peak import peak_memory_mb, synchronize
 from inception_cli.benchmarking.settings import BenchSettings
-from inception_cli.models import create_model, model_info
+from inception_cli.errors import first_line
+from inception_cli.models import create_model
 from inception_cli.models.fusion import fold_batchnorm
 
 DROP_RATE = 0.2  # the paper's keep probability 0.8, given to timm's network as well
@@ -35,11 +37,6 @@ def autocast(settings: BenchSettings) -> AbstractContextManager[Any]:
     if settings.precision == "32":
         return nullcontext()
     return torch.autocast(settings.device, dtype=settings.compute_dtype)
-
-
-def first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return f"{type(err).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
 
 
 @dataclass
@@ -63,7 +60,7 @@ def build_model(settings: BenchSettings, label: str) -> nn.Module:
     if label == "timm":
         import timm
 
-        name = model_info(settings.model).timm_name
+        name = catalog.entry(settings.model).timm_name
         assert name is not None  # make_settings refuses models without a timm counterpart
         model: nn.Module = timm.create_model(
             name, num_classes=settings.num_classes, drop_rate=DROP_RATE
@@ -76,10 +73,6 @@ def build_model(settings: BenchSettings, label: str) -> nn.Module:
             drop_rate=DROP_RATE,
         )
     return model.to(settings.device).to(memory_format=settings.memory_format)
-
-
-def logits_of(output: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor:
-    return output[0] if isinstance(output, tuple) else output
 
 
 def make_step(model: nn.Module, settings: BenchSettings, mode: str) -> Callable[[], None]:
@@ -114,21 +107,6 @@ def make_step(model: nn.Module, settings: BenchSettings, mode: str) -> Callable[
     return train_step
 
 
-def count_step_flops(model: nn.Module, settings: BenchSettings, mode: str) -> int:
-    """FLOPs of one step of the eager model: forward (eval) or forward and backward (train)."""
-    size = settings.size
-    images = torch.randn(settings.batch_size, 3, size, size, device=settings.device)
-    with FlopCounterMode(display=False) as counter:
-        if mode == "eval":
-            with torch.inference_mode():
-                model.eval()(images)
-        else:
-            labels = torch.zeros(settings.batch_size, dtype=torch.long, device=settings.device)
-            F.cross_entropy(logits_of(model.train()(images)), labels).backward()
-            model.zero_grad(set_to_none=True)
-    return int(counter.get_total_flops())
-
-
 def prepare_network(settings: BenchSettings, label: str, mode: str, console: Console) -> Network:
     """Build, count FLOPs, compile if asked, and warm up. A compilation that fails falls back to
     eager mode, says why, and is recorded in the results."""
@@ -138,7 +116,10 @@ def prepare_network(settings: BenchSettings, label: str, mode: str, console: Con
     folded = label == "ours" and mode == "eval"
     if folded:
         model = fold_batchnorm(model.eval()).to(memory_format=settings.memory_format)
-    flops = count_step_flops(model, settings, mode)
+    images = torch.randn(
+        settings.batch_size, 3, settings.size, settings.size, device=settings.device
+    )
+    flops = count_flops(model, images, train=mode != "eval")
     network = Network(label, model, make_step(model, settings, mode), flops, folded)
     if settings.compile:
         compiled = torch.compile(model)
@@ -146,7 +127,7 @@ def prepare_network(settings: BenchSettings, label: str, mode: str, console: Con
         try:
             network.step()  # compilation happens here, at the first call
         except Exception as err:  # torch.compile fails in many ways: no compiler, unsupported op
-            network.compile_error = first_line(err)
+            network.compile_error = f"{type(err).__name__}: {first_line(err)}"
             console.print(
                 f"[yellow]torch.compile failed for {label}, timing eager mode instead: "
                 f"{escape(network.compile_error)}[/]"

@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
+from inception_cli import catalog
 from inception_cli.errors import InputError
-from inception_cli.hardware import native_bf16
-from inception_cli.models import list_models, model_info
+from inception_cli.hardware import resolve_precision
 
 MODES = ("train", "eval", "data", "all")
 NETWORK_MODES = ("train", "eval")
@@ -86,9 +86,9 @@ def parse_overrides(tokens: Sequence[str]) -> dict[str, Any]:
         if not equals or not value:
             raise InputError(f"unknown argument {token!r}; `inception bench` takes {OVERRIDE_HELP}")
         if key == "model":
-            if value not in list_models():
+            if value not in catalog.CATALOG:
                 raise InputError(
-                    f"unknown model {value!r}; choose one of: {', '.join(list_models())}"
+                    f"unknown model {value!r}; choose one of: {', '.join(sorted(catalog.CATALOG))}"
                 )
             parsed["model"] = value
         elif key == "width":
@@ -114,8 +114,7 @@ def make_settings(overrides: Sequence[str], **options: Any) -> BenchSettings:
     parsed = parse_overrides(overrides)
     mode, precision, vs = options["mode"], str(options["precision"]), options["vs"]
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    if precision == "auto":  # what `inception train` uses on this hardware
-        precision = "bf16-mixed" if native_bf16(device) else "32"
+    precision = str(resolve_precision(precision, device, float32="32"))  # as `inception train`
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
     if precision not in PRECISIONS:
@@ -125,12 +124,12 @@ def make_settings(overrides: Sequence[str], **options: Any) -> BenchSettings:
     if precision == "bf16-mixed" and device == "cuda" and not torch.cuda.is_bf16_supported():
         raise InputError("this GPU has no bf16; use --precision 16-mixed or 32")
     name = parsed.get("model", "v4")
-    info = model_info(name)
+    entry = catalog.entry(name)
     if vs is not None:
         if vs not in REFERENCES:
             raise InputError(f"unknown reference --vs {vs!r}; use one of: {', '.join(REFERENCES)}")
-        if info.timm_name is None:
-            with_timm = [m for m in list_models() if model_info(m).timm_name]
+        if entry.timm_name is None:
+            with_timm = [m for m, e in sorted(catalog.CATALOG.items()) if e.timm_name]
             raise InputError(
                 f"--vs timm: {name} has no timm counterpart; compare {', '.join(with_timm)}"
             )
@@ -138,11 +137,11 @@ def make_settings(overrides: Sequence[str], **options: Any) -> BenchSettings:
             raise InputError("--vs timm needs width=1 (timm's networks have no width multiplier)")
         if mode == "data":
             raise InputError("--vs timm compares networks; use --mode train, eval or all")
-    size = options["size"] if options["size"] is not None else info.default_input_size
-    if size < info.min_input_size:
+    size = options["size"] if options["size"] is not None else entry.default_input_size
+    if size < entry.min_input_size:
         raise InputError(
-            f"--size {size} is below the smallest input of {name} ({info.min_input_size}); "
-            f"use --size {info.min_input_size} or more"
+            f"--size {size} is below the smallest input of {name} ({entry.min_input_size}); "
+            f"use --size {entry.min_input_size} or more"
         )
     batch_size, repeats = options["batch_size"], options["repeats"]
     if batch_size < 1 or repeats < 1:

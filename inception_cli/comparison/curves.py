@@ -7,13 +7,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-from inception_cli import runs
+from inception_cli import catalog, runs
 from inception_cli.comparison.figures import looks_like_compare_output
 from inception_cli.comparison.results import RunResult, ValPoint
 
 METRIC_COLUMN = {"top1": "val/top1_error", "top5": "val/top5_error"}
 
 
+# runs.py names these files but has no path helper for them, as it has for the config.
 def find_run_dirs(paths: list[Path], warnings: list[str]) -> list[Path]:
     """Runs among `paths`; a sweep folder (runs one level down) expands into its runs."""
     found: list[Path] = []
@@ -79,29 +80,34 @@ def optional_float(value: Any) -> float | None:
     return None
 
 
-def read_run(path: Path, warnings: list[str]) -> RunResult | None:
-    """A run from its metrics.csv, with summary.json for what the curve cannot tell; None when
-    neither file is readable."""
-    summary = runs.read_summary(path)
-    if summary is None:
-        summary = {}
-        if (path / runs.SUMMARY).is_file():
-            warnings.append(
-                f"{path / runs.SUMMARY} is not a readable JSON object; using {runs.METRICS} alone"
-            )
-    curve: list[ValPoint] = []
-    if (path / runs.METRICS).is_file():
-        try:
-            curve = read_curve(runs.read_metrics(path))
-        except (OSError, UnicodeDecodeError, csv.Error) as err:
-            warnings.append(f"{path / runs.METRICS} is not readable ({err})")
-            if not summary:
-                return None
-    elif not summary:
+def summary_or_empty(run_dir: Path, warnings: list[str]) -> dict[str, Any]:
+    """summary.json of a run, or {} when it is missing or unreadable (a warning for the latter)."""
+    summary = runs.read_summary(run_dir)
+    if summary is not None:
+        return summary
+    if runs.summary_path(run_dir).is_file():
+        warnings.append(
+            f"{runs.summary_path(run_dir)} is not a readable JSON object; using {runs.METRICS} alone"
+        )
+    return {}
+
+
+def read_validations(run_dir: Path, warnings: list[str]) -> list[ValPoint] | None:
+    """The validation curve of metrics.csv; None without a readable one (a warning when the file
+    is there but cannot be read)."""
+    if not runs.metrics_path(run_dir).is_file():
+        return None
+    try:
+        return read_curve(runs.read_metrics(run_dir))
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        warnings.append(f"{runs.metrics_path(run_dir)} is not readable ({err})")
         return None
 
-    model = str(summary.get("model") or runs.model_from_run_id(path.name) or "?")
-    residual = summary.get("residual")
+
+def best_and_final(
+    curve: list[ValPoint], summary: dict[str, Any]
+) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    """Lowest and latest error of each metric: from the curve, else as the summary recorded."""
     best: dict[str, float | None] = {}
     final: dict[str, float | None] = {}
     for metric in ("top1", "top5"):
@@ -112,6 +118,20 @@ def read_run(path: Path, warnings: list[str]) -> RunResult | None:
         final[metric] = (
             values[-1] if values else optional_float(summary.get(f"final_val_{metric}_error"))
         )
+    return best, final
+
+
+def read_run(path: Path, warnings: list[str]) -> RunResult | None:
+    """A run from its metrics.csv, with summary.json for what the curve cannot tell; None when
+    neither file is readable."""
+    summary = summary_or_empty(path, warnings)
+    curve = read_validations(path, warnings)
+    if curve is None and not summary:
+        return None
+    curve = curve or []
+    model = str(summary.get("model") or catalog.model_from_run_id(path.name) or "?")
+    residual = summary.get("residual")
+    best, final = best_and_final(curve, summary)
     epochs = optional_int(summary.get("epochs"))
     if epochs is None and curve:
         epochs = max(point.epoch for point in curve)
@@ -119,7 +139,7 @@ def read_run(path: Path, warnings: list[str]) -> RunResult | None:
         run_id=str(summary.get("id") or path.name),
         path=path,
         model=model,
-        residual=residual if isinstance(residual, bool) else runs.residual_by_name(model),
+        residual=residual if isinstance(residual, bool) else catalog.residual_by_name(model),
         params=optional_int(summary.get("params")),
         status=str(summary.get("status") or "unknown"),
         epochs=epochs,

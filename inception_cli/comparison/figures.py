@@ -1,35 +1,37 @@
 """The Figs 25/26 style convergence figures of a comparison, and the folder they are written to.
 
-Counterparts share a hue family (blue for v3 and Inception-ResNet-v1, red for v4 and
-Inception-ResNet-v2), so the paper's pairs read at a glance.
+Each model is drawn in its catalog colour; counterparts share a hue family (blue for v3 and
+Inception-ResNet-v1, red for v4 and Inception-ResNet-v2), so the paper's pairs read at a glance.
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+from collections.abc import Iterator
 from pathlib import Path
 
+from inception_cli import catalog
+from inception_cli.comparison.plots import (
+    FIGURE_FORMATS,
+    Series,
+    draw_convergence,
+    written_by_matplotlib,
+)
 from inception_cli.comparison.results import (
     METRIC_LABEL,
     CompareResult,
-    display_name,
+    ValPoint,
     model_rank,
     run_names,
 )
+from inception_cli.comparison.text import with_status
 from inception_cli.errors import InputError
-from inception_cli.plots import FIGURE_FORMATS, Series, draw_convergence, written_by_matplotlib
 
 PAPER_FIGURE = {"top1": "Fig 26", "top5": "Fig 25"}
 X_LABEL = {"epoch": "epoch", "hours": "wall-clock time (hours)", "step": "training step"}
 FIGURE_STEMS = {metric: f"convergence_{metric}" for metric in ("top1", "top5")}
-MODEL_COLOUR = {
-    "v3": "#1f77b4",
-    "irv1": "#17becf",
-    "v4": "#d62728",
-    "irv2": "#ff7f0e",
-    "irv2_paper": "#9467bd",
-}
+# For models the catalog does not know (run directories from elsewhere).
 SPARE_COLOURS = ("#2ca02c", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
 
 
@@ -67,26 +69,34 @@ def check_output_dir(output_dir: Path, metrics: tuple[str, ...]) -> None:
 
 
 def model_colours(models: list[str]) -> dict[str, str]:
+    """The catalog's colour of each model; the others take spare colours in turn."""
     colours = {}
     spare = iter(SPARE_COLOURS * (len(models) // len(SPARE_COLOURS) + 1))
     for model in sorted(set(models), key=model_rank):
-        colours[model] = MODEL_COLOUR.get(model) or next(spare)
+        known = catalog.CATALOG.get(model)
+        colours[model] = known.colour if known else next(spare)
     return colours
+
+
+def plotted_points(
+    curve: list[ValPoint], x_axis: str, metric: str
+) -> Iterator[tuple[ValPoint, float, float]]:
+    """The validations that have both a position on `x_axis` and an error for `metric`."""
+    for point in curve:
+        x, y = point.position(x_axis), point.error(metric)
+        if x is not None and y is not None:
+            yield point, x, y
 
 
 def run_series(result: CompareResult, metric: str, colours: dict[str, str]) -> list[Series]:
     series = []
     for run, name in zip(result.runs, run_names(result.runs), strict=True):
-        points = [
-            (x, y)
-            for x, y in ((p.position(result.x), p.error(metric)) for p in run.curve)
-            if x is not None and y is not None
-        ]
+        points = [(x, y) for _, x, y in plotted_points(run.curve, result.x, metric)]
         if not points:
             continue
         series.append(
             Series(
-                label=name if run.finished else f"{name} [{run.status}]",
+                label=with_status(name, run.status),
                 model=run.model,
                 colour=colours[run.model],
                 residual=run.residual,
@@ -103,16 +113,14 @@ def group_series(result: CompareResult, metric: str, colours: dict[str, str]) ->
     for group in result.groups:
         by_epoch: dict[int, list[tuple[float, float]]] = {}
         for run in group.aggregated:
-            for point in run.curve:
-                x, y = point.position(result.x), point.error(metric)
-                if x is not None and y is not None:
-                    by_epoch.setdefault(point.epoch, []).append((x, y))
+            for point, x, y in plotted_points(run.curve, result.x, metric):
+                by_epoch.setdefault(point.epoch, []).append((x, y))
         if not by_epoch:
             continue
         epochs = sorted(by_epoch)
         ys = [[y for _, y in by_epoch[e]] for e in epochs]
         count = len(group.aggregated)
-        name = display_name(group.model)
+        name = catalog.display_name(group.model)
         series.append(
             Series(
                 label=f"{name} (mean of {count} runs)" if count > 1 else name,
@@ -128,8 +136,10 @@ def group_series(result: CompareResult, metric: str, colours: dict[str, str]) ->
     return series
 
 
-def write_figures(result: CompareResult, output_dir: Path) -> None:
-    """One figure per metric, as PNG and SVG; a metric no run has is a warning, not a figure."""
+def write_figures(result: CompareResult) -> None:
+    """One figure per metric in `result.output_dir`, as PNG and SVG; a metric no run has is a
+    warning, not a figure."""
+    output_dir = result.output_dir
     colours = model_colours([run.model for run in result.runs])
     for metric in result.metrics:
         series = (group_series if result.group_by else run_series)(result, metric, colours)

@@ -1,5 +1,4 @@
-"""What a comparison holds: runs with their validation curves, groups of seeds, and the names the
-paper gives the models.
+"""What a comparison holds: runs with their validation curves, groups of seeds, the figures drawn.
 
 The x axis "epoch" counts completed epochs: Lightning logs a 0-based epoch, so a validation at
 the end of the first epoch is at epoch 1.
@@ -11,17 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inception_cli import catalog
+from inception_cli.comparison.plots import DrawnFigure
+
 METRIC_LABEL = {"top1": "top-1", "top5": "top-5"}
-MODEL_ORDER = ("v3", "irv1", "v4", "irv2", "irv2_paper")
-DISPLAY_NAME = {
-    "v3": "Inception-v3",
-    "irv1": "Inception-ResNet-v1",
-    "v4": "Inception-v4",
-    "irv2": "Inception-ResNet-v2",
-    "irv2_paper": "Inception-ResNet-v2 (paper)",
-}
-# Residual network -> pure network of similar computational cost (the paper's pairing).
-PURE_COUNTERPART = {"irv1": "v3", "irv2": "v4", "irv2_paper": "v4"}
 
 
 @dataclass(frozen=True)
@@ -115,17 +107,14 @@ class CompareResult:
     rows: list[dict[str, Any]]
     statement: list[str]
     figures: list[Path]
-    drawn: dict[str, Any]  # metric -> plots.DrawnFigure
+    drawn: dict[str, DrawnFigure]  # by metric
     warnings: list[str]
-    output_dir: Path | None
+    output_dir: Path  # where the figures go
 
 
 def model_rank(model: str) -> tuple[int, str]:
-    return (MODEL_ORDER.index(model) if model in MODEL_ORDER else len(MODEL_ORDER), model)
-
-
-def display_name(model: str) -> str:
-    return DISPLAY_NAME.get(model, model)
+    """Sort key: the catalog's order; models it does not know come last, by name."""
+    return catalog.order(model), model
 
 
 def run_names(runs: list[RunResult]) -> list[str]:
@@ -133,8 +122,8 @@ def run_names(runs: list[RunResult]) -> list[str]:
     models = [run.model for run in runs]
     shared = {model for model in models if models.count(model) > 1}
     return [
-        f"{display_name(run.model)} ({run.run_id})"
+        f"{catalog.display_name(run.model)} ({run.run_id})"
         if run.model in shared
-        else display_name(run.model)
+        else catalog.display_name(run.model)
         for run in runs
     ]

@@ -7,15 +7,9 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from inception_cli.comparison.results import (
-    METRIC_LABEL,
-    PURE_COUNTERPART,
-    CompareResult,
-    Stat,
-    display_name,
-    run_names,
-)
-from inception_cli.comparison.text import format_epoch, plural_epochs
+from inception_cli import catalog
+from inception_cli.comparison.results import METRIC_LABEL, CompareResult, Stat, run_names
+from inception_cli.comparison.text import error_level, format_epoch, plural_epochs, with_status
 
 
 @dataclass(frozen=True)
@@ -38,7 +32,7 @@ def contenders_of(result: CompareResult, metric: str) -> list[Contender]:
     if result.group_by:
         return [
             Contender(
-                name=display_name(group.model),
+                name=catalog.display_name(group.model),
                 model=group.model,
                 status=group.aggregated[0].status,
                 final=mean_of(group.final[metric]),
@@ -64,15 +58,13 @@ def contenders_of(result: CompareResult, metric: str) -> list[Contender]:
 
 
 def who_got_there_first(contenders: list[Contender], metric: str, threshold: float) -> str:
-    label = f"{threshold:.1f}% {METRIC_LABEL[metric]} error"
+    label = error_level(threshold, metric)
     reached = sorted(
         (c for c in contenders if c.reached_epoch is not None),
         key=lambda c: c.reached_epoch or 0.0,
     )
     never = [
-        c.name if c.status == "finished" else f"{c.name} [{c.status}]"
-        for c in contenders
-        if c.has_data and c.reached_epoch is None
+        with_status(c.name, c.status) for c in contenders if c.has_data and c.reached_epoch is None
     ]
     if not reached:
         return f"No run reached {label}."
@@ -100,52 +92,65 @@ def who_got_there_first(contenders: list[Contender], metric: str, threshold: flo
     return sentence
 
 
+def paper_pairs() -> list[tuple[str, str]]:
+    """(residual, pure) networks of similar cost that the paper sets side by side (Figs 21-24)."""
+    return [(name, entry.paper_pair) for name, entry in catalog.CATALOG.items() if entry.paper_pair]
+
+
 def residual_vs_pure(contenders: list[Contender], metric: str, threshold: float) -> list[str]:
     """Each residual network against the pure network of similar cost (Figs 21-24)."""
     by_model: dict[str, list[Contender]] = {}
     for contender in contenders:
         if contender.has_data:
             by_model.setdefault(contender.model, []).append(contender)
+    label = error_level(threshold, metric)
+    return [
+        pair_sentence(residual, by_model[residual], pure, by_model[pure], label)
+        for residual, pure in paper_pairs()
+        if residual in by_model and pure in by_model
+    ]
 
-    def mean_epoch(model: str) -> float | None:
-        epochs = [c.reached_epoch for c in by_model[model] if c.reached_epoch is not None]
-        return statistics.fmean(epochs) if epochs else None
 
-    sentences = []
-    for residual, pure in PURE_COUNTERPART.items():
-        if residual not in by_model or pure not in by_model:
-            continue
-        residual_name, pure_name = display_name(residual), display_name(pure)
-        residual_epoch, pure_epoch = mean_epoch(residual), mean_epoch(pure)
-        label = f"{threshold:.1f}% {METRIC_LABEL[metric]} error"
-        if residual_epoch is None and pure_epoch is None:
-            sentences.append(f"Neither {residual_name} nor {pure_name} reached {label}.")
-        elif residual_epoch is None or pure_epoch is None:
-            winner, loser = (pure, residual) if residual_epoch is None else (residual, pure)
-            epoch = pure_epoch if residual_epoch is None else residual_epoch
-            assert epoch is not None
-            running = any(c.status == "running" for c in by_model[loser])
-            outcome = "has not yet (still running)" if running else "never did"
-            sentences.append(
-                f"{display_name(winner)} reached {label} (epoch {format_epoch(epoch)});"
-                f" {display_name(loser)} {outcome}."
-            )
-        elif residual_epoch == pure_epoch:
-            sentences.append(
-                f"{residual_name} and {pure_name} (similar cost) reached {label} at the same epoch"
-                f" ({format_epoch(residual_epoch)})."
-            )
-        else:
-            faster, slower = (residual_name, pure_name)
-            if pure_epoch < residual_epoch:
-                faster, slower = slower, faster
-            early, late = sorted((residual_epoch, pure_epoch))
-            sentences.append(
-                f"{faster} converged faster than {slower} (similar cost): {label} reached"
-                f" {plural_epochs(late - early)} earlier"
-                f" (epoch {format_epoch(early)} vs {format_epoch(late)})."
-            )
-    return sentences
+def mean_reached_epoch(contenders: list[Contender]) -> float | None:
+    epochs = [c.reached_epoch for c in contenders if c.reached_epoch is not None]
+    return statistics.fmean(epochs) if epochs else None
+
+
+def pair_sentence(
+    residual: str, residual_runs: list[Contender], pure: str, pure_runs: list[Contender], label: str
+) -> str:
+    """Which of the pair reached `label` first, over the mean epoch of each model's runs."""
+    residual_name, pure_name = catalog.display_name(residual), catalog.display_name(pure)
+    residual_epoch, pure_epoch = mean_reached_epoch(residual_runs), mean_reached_epoch(pure_runs)
+    if residual_epoch is None:
+        if pure_epoch is None:
+            return f"Neither {residual_name} nor {pure_name} reached {label}."
+        return one_of_pair_reached(pure_name, pure_epoch, residual_name, residual_runs, label)
+    if pure_epoch is None:
+        return one_of_pair_reached(residual_name, residual_epoch, pure_name, pure_runs, label)
+    if residual_epoch == pure_epoch:
+        return (
+            f"{residual_name} and {pure_name} (similar cost) reached {label} at the same epoch"
+            f" ({format_epoch(residual_epoch)})."
+        )
+    faster, slower = (residual_name, pure_name)
+    if pure_epoch < residual_epoch:
+        faster, slower = slower, faster
+    early, late = sorted((residual_epoch, pure_epoch))
+    return (
+        f"{faster} converged faster than {slower} (similar cost): {label} reached"
+        f" {plural_epochs(late - early)} earlier"
+        f" (epoch {format_epoch(early)} vs {format_epoch(late)})."
+    )
+
+
+def one_of_pair_reached(
+    name: str, epoch: float, other: str, other_runs: list[Contender], label: str
+) -> str:
+    """One network of a pair reached `label`; the other either still may or never did."""
+    running = any(c.status == "running" for c in other_runs)
+    outcome = "has not yet (still running)" if running else "never did"
+    return f"{name} reached {label} (epoch {format_epoch(epoch)}); {other} {outcome}."
 
 
 def lowest_final(contenders: list[Contender], metric: str) -> str | None:

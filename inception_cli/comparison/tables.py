@@ -215,10 +215,14 @@ def json_document(result: CompareResult) -> dict[str, Any]:
     }
 
 
+def print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def print_result(result: CompareResult, fmt: str) -> None:
     """Warnings on stderr; the table on stdout. CSV and JSON keep stdout to the data alone."""
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    print_warnings(result.warnings)
     if fmt == "json":
         print(json.dumps(json_document(result), indent=2))
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inception_cli.comparison.results import Stat
+from inception_cli.comparison.results import METRIC_LABEL, Stat
 
 MISSING = "—"
 
@@ -48,6 +48,16 @@ def format_epoch_stat(value: Stat | None) -> str:
 
 def plural_epochs(count: float) -> str:
     return f"{format_epoch(count)} epoch" + ("" if count == 1 else "s")
+
+
+def error_level(threshold: float, metric: str) -> str:
+    """A threshold as the statement names it: "29.0% top-1 error"."""
+    return f"{threshold:.1f}% {METRIC_LABEL[metric]} error"
+
+
+def with_status(name: str, status: str) -> str:
+    """A run or group named in a legend or sentence; one that has not finished says so."""
+    return name if status == "finished" else f"{name} [{status}]"
 
 
 def residual_label(residual: bool | None) -> str:

@@ -12,7 +12,9 @@ Crop order (`n` = n_crops; for 10 and 144 crop `i + n // 2` is the mirror of cro
   (the single-crop evaluation of Table 2, as torchvision's Resize + CenterCrop).
 - 10: resize the shorter side to floor(size / crop_fraction), the same scale as the single crop;
   crops 0-4 are the top-left, top-right, bottom-left and bottom-right corners and the centre of
-  the whole resized image, crops 5-9 their horizontal mirrors (torchvision's TenCrop order).
+  the whole resized image (torchvision's FiveCrop order), crops 5-9 their horizontal mirrors in
+  the same order (torchvision's TenCrop crops the mirrored image instead, so its crop 5 is the
+  mirror of the top-right corner).
 - 144: four scales whose shorter side is size * (256, 288, 320, 352) / 224, rounded (for 224 px:
   256 ... 352; for 299 px: 342, 384, 427, 470). At each scale three squares of the shorter side:
   left, centre, right (top, centre, bottom for portrait images; a square image gives the same
@@ -30,11 +32,27 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from inception_cli.errors import InputError
+
 CROP_COUNTS = (1, 10, 144)
 # Shorter side at each scale of the 144-crop protocol, for GoogLeNet's 224 px input.
 MULTI_CROP_SHORTER_SIDES = (256, 288, 320, 352)
 MULTI_CROP_REFERENCE_SIZE = 224
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
+
+
+def check_crop_count(n_crops: int) -> None:
+    if n_crops not in CROP_COUNTS:
+        raise InputError(
+            f"no {n_crops}-crop protocol; use one of {', '.join(map(str, CROP_COUNTS))}"
+        )
+
+
+def check_interpolation(name: str) -> None:
+    if name not in INTERPOLATIONS:
+        raise InputError(
+            f"interpolation={name!r} is not supported; use one of {', '.join(INTERPOLATIONS)}"
+        )
 
 
 def multi_crop_scales(size: int) -> list[int]:
@@ -43,16 +61,16 @@ def multi_crop_scales(size: int) -> list[int]:
 
 
 def single_crop_scale(size: int, crop_fraction: float) -> int:
-    """Shorter side for the 1- and 10-crop protocols: a centre crop keeps `crop_fraction`."""
+    """Shorter side to resize to so that a centre crop of `size` keeps `crop_fraction`: the
+    1- and 10-crop protocols, and the evaluation transform of training."""
     if not 0.0 < crop_fraction <= 1.0:
-        raise ValueError(f"crop_fraction={crop_fraction} must be in (0, 1]")
+        raise InputError(f"crop_fraction={crop_fraction} must be in (0, 1]")
     return math.floor(size / crop_fraction)
 
 
 def resize(images: Tensor, height: int, width: int, interpolation: str) -> Tensor:
     """Resize a batch (B, C, H, W), antialiased like PIL when shrinking."""
-    if interpolation not in INTERPOLATIONS:
-        raise ValueError(f"interpolation={interpolation!r}; use one of {', '.join(INTERPOLATIONS)}")
+    check_interpolation(interpolation)
     if interpolation == "nearest":
         return F.interpolate(images, size=(height, width), mode="nearest")
     return F.interpolate(
@@ -103,8 +121,9 @@ def three_squares(images: Tensor) -> list[Tensor]:
 
 
 def _check_inputs(images: Tensor, n_crops: int, size: int) -> None:
-    if n_crops not in CROP_COUNTS:
-        raise ValueError(f"n_crops={n_crops}; use one of {', '.join(map(str, CROP_COUNTS))}")
+    if images.dim() != 4:
+        raise ValueError(f"images must be (B, C, H, W), got shape {tuple(images.shape)}")
+    check_crop_count(n_crops)
     if size < 1:
         raise ValueError(f"crop size {size} must be positive")
     if not images.is_floating_point():
@@ -119,10 +138,10 @@ def make_crops_batch(
     crop_fraction: float = 0.875,
     interpolation: str = "bilinear",
 ) -> Tensor:
-    """Crops (B, n_crops, C, size, size) of a batch of same-size images (B, C, H, W), in the
-    order of the module docstring."""
-    if images.dim() != 4:
-        raise ValueError(f"images must be (B, C, H, W), got shape {tuple(images.shape)}")
+    """Crops (B, n_crops, C, size, size) of a batch of same-size float images (B, C, H, W).
+
+    n_crops is 1, 10 or 144; the protocols and the crop order are in the module docstring.
+    """
     _check_inputs(images, n_crops, size)
     if n_crops == 1:
         resized = resize_shorter_side(images, single_crop_scale(size, crop_fraction), interpolation)
@@ -141,26 +160,3 @@ def make_crops_batch(
                 crops.append(whole)
     unmirrored = torch.stack(crops, dim=1)
     return torch.cat([unmirrored, unmirrored.flip(-1)], dim=1)
-
-
-def make_crops(
-    image: Tensor,
-    n_crops: int,
-    size: int,
-    *,
-    crop_fraction: float = 0.875,
-    interpolation: str = "bilinear",
-) -> Tensor:
-    """Crops (n_crops, C, size, size) of one float image (C, H, W) of any size.
-
-    n_crops is 1, 10 or 144; the protocols and the crop order are in the module docstring.
-    """
-    if image.dim() != 3:
-        raise ValueError(f"image must be (C, H, W), got shape {tuple(image.shape)}")
-    return make_crops_batch(
-        image.unsqueeze(0),
-        n_crops,
-        size,
-        crop_fraction=crop_fraction,
-        interpolation=interpolation,
-    )[0]

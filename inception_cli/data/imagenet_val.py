@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from inception_cli.data.imagenet import IMAGE_EXTENSIONS, read_rgb_image, to_unit_float
+from inception_cli.data.image_folder import IMAGE_EXTENSIONS, read_rgb_image, to_unit_float
 from inception_cli.errors import InputError
 
 log = logging.getLogger(__name__)

@@ -7,78 +7,48 @@ TF-slim's scaling to [-1, 1], which the paper's networks were trained with.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-
 import torch
 from torchvision.transforms import InterpolationMode, v2
 
-from inception_cli.errors import InputError
-
-INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
+from inception_cli.data.crops import check_interpolation, single_crop_scale
+from inception_cli.data.spec import DataSpec
 
 
 def interpolation_mode(name: str) -> InterpolationMode:
     """The torchvision mode for a config's `interpolation` string."""
-    if name not in INTERPOLATIONS:
-        raise InputError(
-            f"data.interpolation={name!r} is not supported; use one of {', '.join(INTERPOLATIONS)}"
-        )
+    check_interpolation(name)
     return InterpolationMode(name)
 
 
-def resize_size_for_crop(input_size: int, crop_fraction: float) -> int:
-    """Shorter side to resize to so that a centre crop of `input_size` keeps `crop_fraction`."""
-    if not 0.0 < crop_fraction <= 1.0:
-        raise InputError(f"data.crop_fraction={crop_fraction} must be in (0, 1]")
-    return math.floor(input_size / crop_fraction)
+def _to_normalised_float(spec: DataSpec) -> list[v2.Transform]:
+    return [v2.ToDtype(torch.float32, scale=True), v2.Normalize(spec.mean, spec.std)]
 
 
-def training_transform(
-    input_size: int,
-    mean: Sequence[float],
-    std: Sequence[float],
-    interpolation: str = "bicubic",
-    color_jitter: float = 0.0,
-) -> v2.Compose:
-    """Random-resized crop (8-100% of the area, aspect 3/4-4/3), horizontal flip, optional
-    colour jitter of strength `color_jitter` (0 turns it off), then normalisation."""
+def training_transform(spec: DataSpec) -> v2.Compose:
+    """Random-resized crop (8-100% of the area, aspect 3/4-4/3) to data.input_size, horizontal
+    flip, optional colour jitter of strength data.color_jitter (0 turns it off), normalisation."""
     steps: list[v2.Transform] = [
         v2.ToImage(),
         v2.RandomResizedCrop(
-            input_size, scale=(0.08, 1.0), interpolation=interpolation_mode(interpolation)
+            spec.input_size, scale=(0.08, 1.0), interpolation=interpolation_mode(spec.interpolation)
         ),
         v2.RandomHorizontalFlip(),
     ]
-    if color_jitter > 0:
-        steps.append(
-            v2.ColorJitter(brightness=color_jitter, contrast=color_jitter, saturation=color_jitter)
-        )
-    steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(mean), list(std))]
-    return v2.Compose(steps)
+    if spec.color_jitter > 0:
+        strength = spec.color_jitter
+        steps.append(v2.ColorJitter(brightness=strength, contrast=strength, saturation=strength))
+    return v2.Compose(steps + _to_normalised_float(spec))
 
 
-def evaluation_transform(
-    input_size: int,
-    mean: Sequence[float],
-    std: Sequence[float],
-    interpolation: str = "bicubic",
-    crop_fraction: float = 0.875,
-) -> v2.Compose:
+def evaluation_transform(spec: DataSpec) -> v2.Compose:
     """Resize the shorter side to input_size / crop_fraction, take the centre square of
     input_size, normalise: the single-crop evaluation of the paper's Table 2."""
-    return v2.Compose(
-        [
-            v2.ToImage(),
-            v2.Resize(
-                resize_size_for_crop(input_size, crop_fraction),
-                interpolation=interpolation_mode(interpolation),
-            ),
-            v2.CenterCrop(input_size),
-            v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(list(mean), list(std)),
-        ]
+    resize = v2.Resize(
+        single_crop_scale(spec.input_size, spec.crop_fraction),
+        interpolation=interpolation_mode(spec.interpolation),
     )
+    centre = v2.CenterCrop(spec.input_size)
+    return v2.Compose([v2.ToImage(), resize, centre, *_to_normalised_float(spec)])
 
 
 def normalize(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:

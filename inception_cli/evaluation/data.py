@@ -11,12 +11,16 @@ from typing import Any
 
 from torch.utils.data import Dataset, Subset
 
-from inception_cli.data.imagenet_val import ValImages, open_imagenet_val, read_blacklist
+from inception_cli.data import EvaluationImages, build_evaluation_images
+from inception_cli.data.imagenet_val import ValImages, read_blacklist
+from inception_cli.data.sets.imagenet import validation_images
+from inception_cli.data.spec import as_dict
 from inception_cli.errors import InputError
-from inception_cli.evaluation.members import Member, check_same_classes, config_dict
+from inception_cli.evaluation.members import Member, check_same_classes
 
 # Worker processes cost more to start than they save on a few hundred small images.
 MIN_IMAGES_FOR_WORKERS = 1000
+MAX_WORKERS = 8
 
 
 @dataclass
@@ -38,7 +42,7 @@ def _data_preset(name: str) -> dict[str, Any]:
         raise InputError(
             f"--data {name!r} is neither a folder nor a data preset ({', '.join(presets)})"
         )
-    return config_dict(compose_train_config([f"data={name}"]).data)
+    return as_dict(compose_train_config([f"data={name}"]).data)
 
 
 def _data_of_members(members: Sequence[Member]) -> dict[str, Any]:
@@ -57,6 +61,20 @@ def _data_of_members(members: Sequence[Member]) -> dict[str, Any]:
     return first
 
 
+def _without_blacklisted(dataset: Dataset[Any], blacklist_file: Path) -> tuple[ValImages, int]:
+    if not isinstance(dataset, ValImages):
+        raise InputError(
+            "--exclude-blacklist applies to the ImageNet validation set; pass its folder with --data"
+        )
+    return dataset.without(read_blacklist(blacklist_file))
+
+
+def _num_workers(images: EvaluationImages, count: int, data_cfg: dict[str, Any]) -> int:
+    if images.decodes_files and count >= MIN_IMAGES_FOR_WORKERS:
+        return min(MAX_WORKERS, os.cpu_count() or 1)
+    return int(data_cfg.get("num_workers", 0) or 0)
+
+
 def resolve_data(
     members: Sequence[Member],
     data: str | None,
@@ -65,55 +83,28 @@ def resolve_data(
     limit: int | None,
 ) -> EvalData:
     """The images to evaluate: --data (a folder or a preset), else the runs' own data."""
-    from inception_cli.data import build_image_dataset
-
-    folder: Path | None = None
     data_cfg: dict[str, Any] = {}
     if data is not None and Path(data).exists():
-        folder = Path(data)
+        images = validation_images(Path(data), split)
     else:
         data_cfg = _data_of_members(members) if data is None else _data_preset(data)
-        if data_cfg.get("name") == "imagenet":
-            root = data_cfg.get("root")
-            if root in (None, "", "???"):
-                raise InputError("data.root is not set; pass the ImageNet folder with --data")
-            folder = Path(str(root))
-    dataset: Dataset[Any]
-    description: dict[str, Any]
-    if folder is not None:
-        dataset = open_imagenet_val(folder, split)
-        val_images = dataset
-        num_classes = val_images.num_classes
-        max_label = max(item.label for item in val_images.images)
-        description = {
-            "name": "imagenet",
-            "root": str(val_images.root),
-            "split": split,
-            "layout": val_images.layout,
-        }
-        in_chans = 3
-    else:
-        dataset = build_image_dataset(data_cfg, split)
-        num_classes = int(data_cfg["num_classes"])
-        max_label = num_classes - 1
-        in_chans = int(data_cfg.get("in_chans", 3))
-        description = {"name": data_cfg.get("name"), "root": data_cfg.get("root"), "split": split}
-
-    excluded = 0
+        images = build_evaluation_images(data_cfg, split)
+    dataset, description, excluded = images.dataset, images.description(split), 0
     if blacklist_file is not None:
-        if not isinstance(dataset, ValImages):
-            raise InputError(
-                "--exclude-blacklist applies to the ImageNet validation set; pass its folder "
-                "with --data"
-            )
-        dataset, excluded = dataset.without(read_blacklist(blacklist_file))
+        dataset, excluded = _without_blacklisted(dataset, blacklist_file)
         description["blacklist"] = str(blacklist_file)
-    num_workers = int(data_cfg.get("num_workers", 0) or 0)
-    if isinstance(dataset, ValImages) and len(dataset) >= MIN_IMAGES_FOR_WORKERS:
-        num_workers = min(8, os.cpu_count() or 1)
+    num_workers = _num_workers(images, len(dataset), data_cfg)  # type: ignore[arg-type]
     if limit is not None:
         dataset = Subset(dataset, range(min(limit, len(dataset))))  # type: ignore[arg-type]
-    return EvalData(dataset, description, num_classes, max_label, in_chans, excluded, num_workers)
+    return EvalData(
+        dataset,
+        description,
+        images.num_classes,
+        images.max_label,
+        images.in_chans,
+        excluded,
+        num_workers,
+    )
 
 
 def check_compatible(members: Sequence[Member], eval_data: EvalData) -> None:

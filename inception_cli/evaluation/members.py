@@ -8,16 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.markup import escape
-from torch import Tensor, nn
+from torch import nn
 
 from inception_cli import runs
+from inception_cli.data.spec import as_dict
 from inception_cli.errors import InputError
+from inception_cli.evaluation.checkpoints import find_checkpoint, load_weights, saved_weights
 
-RUNS_DIR = Path("runs")
 MEMBER_KEYS = ("model", "weights")
 
 
@@ -92,34 +91,24 @@ def parse_member_args(args: Sequence[str]) -> list[Path | dict[str, str]]:
     return specs
 
 
-def latest_finished_run(runs_dir: Path = RUNS_DIR) -> Path:
-    """The finished run (runs/<id> or runs/<sweep>/<n>_<model>) updated last."""
-    run_dir = runs.latest_finished_run(runs_dir)
+def configured_runs_root() -> Path:
+    """Where `inception train` puts runs: paths.runs_dir of the composed config (./runs)."""
+    from inception_cli.config import compose_train_config
+
+    return runs.runs_root(compose_train_config(check=False))
+
+
+def latest_finished_run(root: Path | None = None) -> Path:
+    """The finished run (<root>/<id> or <root>/<sweep>/<n>_<model>) updated last."""
+    root = configured_runs_root() if root is None else root
+    run_dir = runs.latest_finished_run(root)
     if run_dir is None:
+        where = root if root.is_absolute() else f"./{root}"
         raise InputError(
-            f"no finished run under ./{runs_dir}; train one with `inception train` or name a run "
+            f"no finished run under {where}; train one with `inception train` or name a run "
             "directory"
         )
     return run_dir
-
-
-def config_dict(node: Any) -> dict[str, Any]:
-    """A config node (or None) as a plain dict, interpolations resolved."""
-    if isinstance(node, DictConfig):
-        value = OmegaConf.to_container(node, resolve=True, throw_on_missing=False)
-        assert isinstance(value, dict)
-        return {str(key): item for key, item in value.items()}
-    return dict(node or {})
-
-
-def _weights_under(state_dict: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
-    """The entries under `prefix`, without it (nor a torch.compile or AveragedModel wrapper)."""
-    weights = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
-    weights.pop("n_averaged", None)
-    for wrapper in ("module.", "_orig_mod."):
-        if weights and all(key.startswith(wrapper) for key in weights):
-            weights = {key[len(wrapper) :]: value for key, value in weights.items()}
-    return weights
 
 
 def _preprocessing_of_run(data_cfg: dict[str, Any], model: nn.Module) -> Preprocessing:
@@ -134,68 +123,45 @@ def _preprocessing_of_run(data_cfg: dict[str, Any], model: nn.Module) -> Preproc
     )
 
 
-def load_run_member(run_dir: Path, *, ema: bool, console: Console) -> Member:
-    """The network of a run directory, from checkpoints/best.ckpt (else last.ckpt)."""
-    from inception_cli.models import create_model
-
+def _read_run_config(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The `model` and `data` configs the run was trained with."""
     if not run_dir.is_dir():
         raise InputError(
             f"{run_dir} is not a directory; give run directories (runs/<id>) or "
             "model=<name> weights=timm:<tag>"
         )
-    config_file = run_dir / ".hydra" / "config.yaml"
-    if not config_file.is_file():
-        raise InputError(f"{run_dir} has no .hydra/config.yaml; is it a run of `inception train`?")
+    if not runs.has_config(run_dir):
+        raise InputError(f"{run_dir} has no {runs.CONFIG}; is it a run of `inception train`?")
     try:
-        cfg = OmegaConf.load(config_file)
-        if not isinstance(cfg, DictConfig):
-            raise ValueError("not a mapping")
-        model_cfg = config_dict(cfg.get("model"))
-        data_cfg = config_dict(cfg.get("data"))
+        cfg = runs.load_config(run_dir)
+        return as_dict(cfg.get("model")), as_dict(cfg.get("data"))
     except Exception as error:
-        raise InputError(f"cannot read {config_file}: {error}") from None
-    checkpoint = next(
-        (
-            path
-            for path in (run_dir / "checkpoints" / n for n in ("best.ckpt", "last.ckpt"))
-            if path.is_file()
-        ),
-        None,
-    )
-    if checkpoint is None:
-        raise InputError(
-            f"{run_dir} has no checkpoints/best.ckpt or checkpoints/last.ckpt; train it (longer) "
-            "or name another run"
-        )
-    model_name = model_cfg.pop("name", None)
-    if not model_name:
-        raise InputError(f"{config_file} has no model.name")
-    model_cfg.pop("weights", None)  # the checkpoint replaces any initial weights
+        raise InputError(f"cannot read {runs.config_path(run_dir)}: {error}") from None
+
+
+def _build_model(run_dir: Path, model_cfg: dict[str, Any]) -> tuple[nn.Module, dict[str, Any]]:
+    """The untrained network of the run's `model` config, and the config it was built from:
+    without initial weights, which the checkpoint replaces."""
+    from inception_cli.models import create_model
+
+    name = model_cfg.get("name")
+    if not name:
+        raise InputError(f"{runs.config_path(run_dir)} has no model.name")
+    options = {key: value for key, value in model_cfg.items() if key not in ("name", "weights")}
     try:
-        model = create_model(str(model_name), **model_cfg)
+        model = create_model(str(name), **options)
     except (TypeError, ValueError) as error:
         raise InputError(f"cannot build the model of {run_dir}: {error}") from None
-    try:
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    except Exception as error:
-        raise InputError(f"cannot read {checkpoint}: {error}") from None
-    state_dict = saved.get("state_dict", saved) if isinstance(saved, dict) else {}
-    weights_name = "ema" if ema else "model"
-    weights = _weights_under(state_dict, f"{weights_name}_model." if ema else "model.")
-    if ema and not weights:
-        console.print(
-            f"{escape(str(checkpoint))} holds no EMA weights; evaluating the raw weights (model.)"
-        )
-        weights_name, weights = "model", _weights_under(state_dict, "model.")
-    if not weights:
-        raise InputError(f"{checkpoint} holds no network weights under 'model.'")
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()
-        raise InputError(
-            f"{checkpoint} does not fit the model in {config_file}: {first[1] if len(first) > 1 else first[0]}"
-        ) from None
+    return model, {"name": name, **options}
+
+
+def load_run_member(run_dir: Path, *, ema: bool, console: Console) -> Member:
+    """The network of a run directory, from checkpoints/best.ckpt (else last.ckpt)."""
+    model_cfg, data_cfg = _read_run_config(run_dir)
+    checkpoint = find_checkpoint(run_dir)
+    model, model_cfg = _build_model(run_dir, model_cfg)
+    weights_name, weights = saved_weights(checkpoint, ema=ema, console=console)
+    load_weights(model, weights, checkpoint, runs.config_path(run_dir))
     return Member(
         name=run_dir.name,
         model=model,
@@ -206,23 +172,23 @@ def load_run_member(run_dir: Path, *, ema: bool, console: Console) -> Member:
         checkpoint=checkpoint,
         weights=weights_name,
         data_cfg=data_cfg,
-        model_cfg={"name": model_name, **model_cfg},
+        model_cfg=model_cfg,
     )
 
 
 def load_published_member(name: str, weights: str) -> Member:
     """A network with published weights, with the preprocessing they were evaluated with."""
-    from inception_cli.models import create_model, model_info
-    from inception_cli.models.pretrained import pretrained_preprocessing
+    from inception_cli import catalog
+    from inception_cli.pretrained import create_pretrained, pretrained_preprocessing
 
     try:
-        model_info(name)
+        catalog.entry(name)
     except ValueError as error:
         raise InputError(str(error)) from None
     if not weights.startswith("timm:"):
         raise InputError(f"weights={weights!r}: published weights are named timm:<tag>")
     preprocessing = Preprocessing(**pretrained_preprocessing(weights))
-    model = create_model(name, weights=weights)
+    model = create_pretrained(name, weights)
     return Member(
         name=f"{name} {weights}",
         model=model,

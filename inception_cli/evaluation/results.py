@@ -4,7 +4,6 @@ goes to (never overwriting one), and the table printed."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from inception_cli import runs
 from inception_cli.data.crops import multi_crop_scales, single_crop_scale
 from inception_cli.evaluation.data import EvalData
-from inception_cli.evaluation.members import RUNS_DIR, Member
+from inception_cli.evaluation.members import Member, configured_runs_root
 from inception_cli.evaluation.scoring import Scores
 
 PROTOCOLS = {
@@ -24,24 +24,16 @@ PROTOCOLS = {
 }
 
 
-def unique_path(path: Path) -> Path:
-    """`path`, or path-1, path-2 ... if it exists: results are never overwritten."""
-    candidate, number = path, 0
-    while candidate.exists():
-        number += 1
-        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
-    return candidate
-
-
 def result_path(members: Sequence[Member], crops: int, output: Path | None) -> Path:
+    """--output, else eval/ of the first run, else eval/ beside the runs; a free name there."""
     if output is not None:
-        return unique_path(output)
+        return runs.unique_path(output)
     name = f"{crops}crop" + ("_ensemble" if len(members) > 1 else "")
     run_dir = next((member.run_dir for member in members if member.run_dir is not None), None)
     if run_dir is not None:
-        return unique_path(run_dir / "eval" / f"{name}.json")
+        return runs.unique_path(runs.eval_dir(run_dir) / f"{name}.json")
     tag = members[0].weights.removeprefix("timm:")
-    return unique_path(RUNS_DIR / "eval" / f"{name}_{tag}.json")
+    return runs.unique_path(runs.eval_dir(configured_runs_root()) / f"{name}_{tag}.json")
 
 
 def protocol_record(crops: int, members: Sequence[Member]) -> dict[str, Any]:
@@ -97,7 +89,7 @@ def build_record(
             "forward_time_s": scores.forward_time_s,
             "share_outside_forward": scores.share_outside_forward,
         },
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": runs.now_iso(),
     }
 
 

@@ -17,10 +17,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inception_cli.models.layers import BasicConv2d, InceptionNet, check_width, scaled
-from inception_cli.models.registry import ModelInfo, register_model
+from inception_cli.models.layers import BasicConv2d, InceptionNet, scaled
+from inception_cli.models.registry import register_model
+from inception_cli.models.stems import MAX_POOL, V3_STEM, add_layers, forward_layers
 
 __all__ = ["InceptionV3"]
+
+# The stem's layers under timm's keys: 299 → 149 → 147 → 147 → 73 → 73 → 71 → 35.
+STEM_KEYS = (
+    "Conv2d_1a_3x3",
+    "Conv2d_2a_3x3",
+    "Conv2d_2b_3x3",
+    "Pool1",
+    "Conv2d_3b_1x1",
+    "Conv2d_4a_3x3",
+    "Pool2",
+)
 
 
 def avg_pool_3x3(x: torch.Tensor) -> torch.Tensor:
@@ -205,6 +217,7 @@ class AuxHead(nn.Module):
         return self.fc(x)
 
 
+@register_model("v3")
 class InceptionV3(InceptionNet):
     """Inception-v3 (v3 paper Table 1). `forward_features` returns (B, 2048 at width 1, 8, 8) for
     a 299x299 input.
@@ -214,7 +227,6 @@ class InceptionV3(InceptionNet):
     """
 
     classifier_name = "fc"
-    residual = False
 
     def __init__(
         self,
@@ -224,19 +236,10 @@ class InceptionV3(InceptionNet):
         drop_rate: float = 0.2,
         aux_logits: bool = False,
     ) -> None:
-        super().__init__()
-        check_width(width)
+        super().__init__(width)
         self.aux_logits = aux_logits
-        c32, c64, c80, c192 = (scaled(c, width) for c in (32, 64, 80, 192))
-
-        self.Conv2d_1a_3x3 = BasicConv2d(in_chans, c32, 3, stride=2)
-        self.Conv2d_2a_3x3 = BasicConv2d(c32, c32, 3)
-        self.Conv2d_2b_3x3 = BasicConv2d(c32, c64, 3, padding=1)
-        self.Pool1 = nn.MaxPool2d(3, stride=2)
-        self.Conv2d_3b_1x1 = BasicConv2d(c64, c80, 1)
-        self.Conv2d_4a_3x3 = BasicConv2d(c80, c192, 3)
-        self.Pool2 = nn.MaxPool2d(3, stride=2)
-        self.Mixed_5b = InceptionA(c192, pool_features=32, width=width)
+        chs = add_layers(self, STEM_KEYS, (*V3_STEM, MAX_POOL), in_chans, width)
+        self.Mixed_5b = InceptionA(chs, pool_features=32, width=width)
         self.Mixed_5c = InceptionA(self.Mixed_5b.out_chs, pool_features=64, width=width)
         self.Mixed_5d = InceptionA(self.Mixed_5c.out_chs, pool_features=64, width=width)
         self.Mixed_6a = ReductionA(self.Mixed_5d.out_chs, width)
@@ -252,11 +255,7 @@ class InceptionV3(InceptionNet):
 
     def forward_preaux(self, x: torch.Tensor) -> torch.Tensor:
         """Stem and the 35x35 and 17x17 blocks: up to the layer the auxiliary head reads."""
-        x = self.Conv2d_1a_3x3(x)  # 149x149 for a 299 input
-        x = self.Conv2d_2a_3x3(x)  # 147x147
-        x = self.Conv2d_2b_3x3.then_max_pool(x, self.Pool1)  # 73x73
-        x = self.Conv2d_3b_1x1(x)
-        x = self.Conv2d_4a_3x3.then_max_pool(x, self.Pool2)  # 71x71 → 35x35
+        x = forward_layers(self, STEM_KEYS, x)  # 35x35 for a 299 input
         x = self.Mixed_5b(x)
         x = self.Mixed_5c(x)
         x = self.Mixed_5d(x)
@@ -282,20 +281,3 @@ class InceptionV3(InceptionNet):
         aux = self.AuxLogits(x) if self.AuxLogits is not None and self.training else None
         logits = self.forward_head(self.forward_postaux(x))
         return logits if aux is None else (logits, aux)
-
-
-register_model(
-    ModelInfo(
-        name="v3",
-        builder=InceptionV3,
-        description="Inception-v3, the baseline of Figs 25/26 (optional auxiliary head)",
-        residual=False,
-        timm_name="inception_v3",
-        pretrained_tags=(
-            "inception_v3.tf_in1k",
-            "inception_v3.tv_in1k",
-            "inception_v3.tf_adv_in1k",
-            "inception_v3.gluon_in1k",
-        ),
-    )
-)

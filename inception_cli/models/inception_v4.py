@@ -22,18 +22,18 @@ from torch import nn
 from inception_cli.models.layers import (
     BasicConv2d,
     Block,
+    FilterConcat,
     InceptionNet,
     PoolProjection,
-    check_width,
     scaled,
 )
 from inception_cli.models.reductions import ReductionA
-from inception_cli.models.registry import ModelInfo, register_model
+from inception_cli.models.registry import register_model
 
 __all__ = ["InceptionV4"]
 
 
-class Mixed3a(Block):
+class Mixed3a(FilterConcat):
     """Stem (Fig 3), first filter concatenation: 3x3 max pool s2 ‖ 3x3 conv 96 s2, both valid."""
 
     def __init__(self, in_chs: int, width: float) -> None:
@@ -42,11 +42,8 @@ class Mixed3a(Block):
         self.conv = BasicConv2d(in_chs, scaled(96, width), 3, stride=2)
         self.out_chs = in_chs + scaled(96, width)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat((self.maxpool(x), self.conv(x)), 1)
 
-
-class Mixed4a(Block):
+class Mixed4a(FilterConcat):
     """Stem (Fig 3), second concatenation: 1x1 64 → 3x3 96 ‖ 1x1 64 → 1x7 64 → 7x1 64 → 3x3 96."""
 
     def __init__(self, in_chs: int, width: float) -> None:
@@ -64,11 +61,8 @@ class Mixed4a(Block):
         )
         self.out_chs = 2 * c96
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat((self.branch0(x), self.branch1(x)), 1)
 
-
-class Mixed5a(Block):
+class Mixed5a(FilterConcat):
     """Stem (Fig 3), last concatenation: 3x3 conv 192 s2 ‖ 3x3 max pool s2, both valid."""
 
     def __init__(self, in_chs: int, width: float) -> None:
@@ -76,9 +70,6 @@ class Mixed5a(Block):
         self.conv = BasicConv2d(in_chs, scaled(192, width), 3, stride=2)
         self.maxpool = nn.MaxPool2d(3, stride=2)
         self.out_chs = scaled(192, width) + in_chs
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat((self.conv(x), self.maxpool(x)), 1)
 
 
 def stem(in_chans: int, width: float) -> tuple[list[nn.Module], int]:
@@ -99,7 +90,7 @@ def stem(in_chans: int, width: float) -> tuple[list[nn.Module], int]:
     return layers, mixed_5a.out_chs
 
 
-class InceptionA(Block):
+class InceptionA(FilterConcat):
     """Inception-A, the 35x35 block (Fig 4): 1x1 96 ‖ 1x1 64 → 3x3 96 ‖ 1x1 64 → 3x3 96 → 3x3 96 ‖
     avg pool → 1x1 96."""
 
@@ -119,11 +110,8 @@ class InceptionA(Block):
         self.branch3 = PoolProjection(in_chs, c96)
         self.out_chs = 4 * c96
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x), self.branch3(x)), 1)
 
-
-class InceptionB(Block):
+class InceptionB(FilterConcat):
     """Inception-B, the 17x17 block (Fig 5): 1x1 384 ‖ 1x1 192 → 1x7 224 → 7x1 256 ‖
     1x1 192 → 7x1 192 → 1x7 224 → 7x1 224 → 1x7 256 ‖ avg pool → 1x1 128."""
 
@@ -146,11 +134,8 @@ class InceptionB(Block):
         self.branch3 = PoolProjection(in_chs, c128)
         self.out_chs = c384 + c256 + c256 + c128
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x), self.branch3(x)), 1)
 
-
-class ReductionB(Block):
+class ReductionB(FilterConcat):
     """Reduction-B, 17x17 → 8x8 (Fig 8): 1x1 192 → 3x3 192 s2 ‖
     1x1 256 → 1x7 256 → 7x1 320 → 3x3 320 s2 ‖ 3x3 max pool s2."""
 
@@ -169,9 +154,6 @@ class ReductionB(Block):
         )
         self.branch2 = nn.MaxPool2d(3, stride=2)
         self.out_chs = c192 + c320 + in_chs
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x)), 1)
 
 
 class InceptionC(Block):
@@ -209,6 +191,7 @@ class InceptionC(Block):
         return torch.cat((x0, x1, x2, x3), 1)
 
 
+@register_model("v4")
 class InceptionV4(InceptionNet):
     """Inception-v4 (Fig 9): stem, 4 x Inception-A, Reduction-A, 7 x Inception-B, Reduction-B,
     3 x Inception-C, average pooling, dropout, fully connected classifier.
@@ -217,7 +200,6 @@ class InceptionV4(InceptionNet):
     """
 
     classifier_name = "last_linear"
-    residual = False
 
     def __init__(
         self,
@@ -226,9 +208,7 @@ class InceptionV4(InceptionNet):
         in_chans: int = 3,
         drop_rate: float = 0.2,
     ) -> None:
-        super().__init__()
-        check_width(width)
-
+        super().__init__(width)
         layers, chs = stem(in_chans, width)
         block_types: list[Callable[..., Block]] = [
             *[InceptionA] * 4,
@@ -246,15 +226,3 @@ class InceptionV4(InceptionNet):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
-
-
-register_model(
-    ModelInfo(
-        name="v4",
-        builder=InceptionV4,
-        description="Inception-v4, pure Inception (Figs 3-9)",
-        residual=False,
-        timm_name="inception_v4",
-        pretrained_tags=("inception_v4.tf_in1k",),
-    )
-)

@@ -1,5 +1,5 @@
 """Building blocks shared by every family: the conv-BN-ReLU unit, channel scaling, the width
-check and the classifier head."""
+check, the filter concatenation and the classifier head."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inception_cli.errors import InputError
-
 
 def scaled(channels: int, width: float) -> int:
     """Number of channels of a layer after applying the width multiplier (at least 1)."""
@@ -22,7 +20,7 @@ def scaled(channels: int, width: float) -> int:
 def check_width(width: float) -> None:
     """Every family accepts the same widths: any positive, finite multiplier."""
     if not math.isfinite(width) or width <= 0:
-        raise InputError(f"width must be a positive number, got {width}; 1.0 is the paper's size")
+        raise ValueError(f"width must be a positive number, got {width}; 1.0 is the paper's size")
 
 
 Pool = Callable[[torch.Tensor], torch.Tensor]
@@ -117,22 +115,35 @@ class Block(nn.Module):
     out_chs: int
 
 
+class FilterConcat(Block):
+    """The "Filter concat" of the paper's figures: every branch reads the block's input, and their
+    outputs are concatenated along the channels in the order the branches are declared. A
+    subclass declares its branches, and nothing else, as submodules."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([branch(x) for branch in self.children()], 1)
+
+
 class InceptionNet(nn.Module):
     """What every network of the paper ends with (Figs 9 and 15): average pooling, dropout
     (keep 0.8 by default) and a fully connected classifier, run after `forward_features`.
 
-    A family builds its layers, then calls `build_head` last, so the classifier's keys come last
-    in the state dict. The classifier is stored under `classifier_name`, which differs per family
-    because the keys must match timm's: `last_linear` (v4), `fc` (v3), `classif` (the residual
-    networks).
+    A family passes its width multiplier to `__init__` (which checks it), builds its layers, then
+    calls `build_head` last, so the classifier's keys come last in the state dict. The classifier
+    is stored under `classifier_name`, which differs per family because the keys must match
+    timm's: `last_linear` (v4), `fc` (v3), `classif` (the residual networks).
     """
 
     classifier_name: str
-    residual: bool
+    residual = False
     default_input_size = 299
     min_input_size = 75
     num_classes: int
     num_features: int
+
+    def __init__(self, width: float) -> None:
+        super().__init__()
+        check_width(width)
 
     def build_head(self, num_features: int, num_classes: int, drop_rate: float) -> None:
         self.num_features = num_features

@@ -7,15 +7,14 @@ reductions of Inception-v3 have other branches and stay in their family's file.
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-from inception_cli.models.layers import BasicConv2d, Block, scaled
+from inception_cli.models.layers import BasicConv2d, FilterConcat, scaled
 
 __all__ = ["ReductionA", "ReductionB"]
 
 
-class ReductionA(Block):
+class ReductionA(FilterConcat):
     """Reduction-A, 35x35 → 17x17 (Fig 7), with the filter counts k, l, m, n of Table 1:
     3x3 n s2 ‖ 1x1 k → 3x3 l → 3x3 m s2 ‖ 3x3 max pool s2 (strided layers valid).
 
@@ -43,11 +42,8 @@ class ReductionA(Block):
         self.branch2 = nn.MaxPool2d(3, stride=2)
         self.out_chs = n + m + in_chs
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x)), 1)
 
-
-class ReductionB(Block):
+class ReductionB(FilterConcat):
     """Reduction-B of the residual networks, 17x17 → 8x8 (Figs 12 and 18):
     1x1 256 → 3x3 `a` s2 ‖ 1x1 256 → 3x3 `b` s2 ‖ 1x1 256 → 3x3 `c1` → 3x3 `c2` s2 ‖
     3x3 max pool s2 (strided layers valid).
@@ -75,6 +71,3 @@ class ReductionB(Block):
         )
         self.branch3 = nn.MaxPool2d(3, stride=2)
         self.out_chs = a + b + c2 + in_chs
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x), self.branch3(x)), 1)

@@ -1,8 +1,9 @@
-"""The Inception-ResNet blocks and residual scaling, shared by both residual networks.
+"""The Inception-ResNet blocks, residual scaling and the schema of Fig 15, shared by both
+residual networks.
 
 Inception-ResNet-v1 (Figs 10, 11, 13) and Inception-ResNet-v2 (Figs 16, 17, 19) build the same
 three blocks with other filter counts, so each block takes its counts (at width 1) from the
-family, as the grid reductions do (`reductions.py`).
+family, as the grid reductions do (`reductions.py`); `ResidualStages` holds one network's counts.
 
 Every block ends in a 1x1 convolution with bias and without BatchNorm or activation that maps
 the concatenated branches back to the block's input channels; its output is scaled before the
@@ -16,21 +17,25 @@ of the TF-slim Inception-ResNet-v2, so its published weights load as is.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-from inception_cli.errors import InputError
-from inception_cli.models.layers import BasicConv2d, scaled, scaled_conv
+from inception_cli.models.layers import BasicConv2d, InceptionNet, scaled, scaled_conv
 from inception_cli.models.parallel import parallel_pointwise
+from inception_cli.models.reductions import ReductionA, ReductionB
 
 __all__ = [
     "DEFAULT_RESIDUAL_SCALE",
+    "InceptionResNet",
     "InceptionResNetA",
     "InceptionResNetB",
     "InceptionResNetC",
     "ResidualScale",
+    "ResidualStages",
     "stage_scales",
 ]
 
@@ -51,18 +56,18 @@ def stage_scales(residual_scale: ResidualScale) -> tuple[float, float, float]:
         else:
             scales = [float(s) for s in residual_scale]
     except (TypeError, ValueError):
-        raise InputError(
+        raise ValueError(
             f"residual_scale must be one number or three (stages A, B, C), got "
             f"{residual_scale!r}; pass e.g. 0.1 or [0.17, 0.10, 0.20]"
         ) from None
     if len(scales) != 3:
-        raise InputError(
+        raise ValueError(
             f"residual_scale must be one number or three (stages A, B, C), got {len(scales)} "
             f"values {scales}; pass e.g. 0.1 or [0.17, 0.10, 0.20]"
         )
     for s in scales:
         if not math.isfinite(s) or s <= 0:
-            raise InputError(
+            raise ValueError(
                 f"residual_scale must be positive, got {s}; the paper uses 0.1 to 0.3 (Fig 20)"
             )
     return scales[0], scales[1], scales[2]
@@ -151,3 +156,80 @@ class InceptionResNetC(FactorisedResidualBlock):
     the final ReLU, as in the last block of the released Inception-ResNet-v2."""
 
     kernel = 3
+
+
+@dataclass(frozen=True)
+class ResidualStages:
+    """The filter counts of one residual network at width 1: its three residual blocks, each
+    called as `block(in_chs, scale, width)`, and the counts of its two reductions."""
+
+    block_a: Callable[..., nn.Module]
+    reduction_a: tuple[int, int, int, int]  # k, l, m, n of Table 1
+    block_b: Callable[..., nn.Module]
+    reduction_b: tuple[int, int, int, int]  # a, b, c1, c2 of `reductions.ReductionB`
+    block_c: Callable[..., nn.Module]
+
+    def build(
+        self,
+        in_chs: int,
+        width: float,
+        scales: tuple[float, float, float],
+        repeats: tuple[int, int, int],
+    ) -> tuple[nn.Sequential, ReductionA, nn.Sequential, ReductionB, nn.Sequential]:
+        """The stages from 35x35 to 8x8, in order: `repeats[0]` blocks A, Reduction-A,
+        `repeats[1]` blocks B, Reduction-B, `repeats[2]` blocks C. Each network stores them
+        under its own names (timm's, where weights exist)."""
+        repeat_a, repeat_b, repeat_c = repeats
+        scale_a, scale_b, scale_c = scales
+        blocks_a = nn.Sequential(*[self.block_a(in_chs, scale_a, width) for _ in range(repeat_a)])
+        reduction_a = ReductionA(in_chs, *self.reduction_a, width)
+        chs = reduction_a.out_chs
+        blocks_b = nn.Sequential(*[self.block_b(chs, scale_b, width) for _ in range(repeat_b)])
+        reduction_b = ReductionB(chs, *self.reduction_b, width)
+        chs = reduction_b.out_chs
+        blocks_c = nn.Sequential(*[self.block_c(chs, scale_c, width) for _ in range(repeat_c)])
+        return blocks_a, reduction_a, blocks_b, reduction_b, blocks_c
+
+
+class InceptionResNet(InceptionNet):
+    """The schema of Fig 15, which the paper draws for both residual networks: a stem,
+    5 x Inception-ResNet-A, Reduction-A, 10 x Inception-ResNet-B, Reduction-B,
+    5 x Inception-ResNet-C, average pooling, dropout and the classifier.
+
+    A network gives its filter counts (`stages`) and its stem (`build_stem`, `forward_stem`).
+    `residual_scale` is one float or one per stage (A, B, C); see Fig 20.
+    """
+
+    classifier_name = "classif"
+    residual = True
+    stages: ClassVar[ResidualStages]
+
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        width: float = 1.0,
+        in_chans: int = 3,
+        drop_rate: float = 0.2,
+        residual_scale: ResidualScale = DEFAULT_RESIDUAL_SCALE,
+    ) -> None:
+        super().__init__(width)
+        scales = stage_scales(residual_scale)
+        chs = self.build_stem(in_chans, width)
+        stages = self.stages.build(chs, width, scales, repeats=(5, 10, 5))
+        self.blocks_a, self.reduction_a, self.blocks_b, self.reduction_b, self.blocks_c = stages
+        self.build_head(self.reduction_b.out_chs, num_classes, drop_rate)
+
+    def build_stem(self, in_chans: int, width: float) -> int:
+        """Add the stem's layers; returns its output channels."""
+        raise NotImplementedError
+
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.forward_stem(x)  # 35x35 for a 299 input
+        x = self.blocks_a(x)
+        x = self.reduction_a(x)  # 17x17
+        x = self.blocks_b(x)
+        x = self.reduction_b(x)  # 8x8
+        return self.blocks_c(x)

@@ -34,29 +34,14 @@ __all__ = ["BenchSettings", "make_settings", "matmul_peak_gflops", "output_path"
 def run_bench(
     overrides: list[str],
     *,
-    mode: str,
-    batch_size: int,
-    size: int | None,
-    precision: str,
-    channels_last: bool,
-    compile: bool,
-    vs: str | None,
-    repeats: int,
     output: Path | None,
     console: Console | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
-    """Measure, print a table per mode, write the JSON record and return it."""
-    settings = make_settings(
-        overrides,
-        mode=mode,
-        batch_size=batch_size,
-        size=size,
-        precision=precision,
-        channels_last=channels_last,
-        compile=compile,
-        vs=vs,
-        repeats=repeats,
-    )
+    """Measure, print a table per mode, write the JSON record and return it. `options` are the
+    command's options (mode, batch_size, size, precision, channels_last, compile, vs, repeats),
+    checked by `make_settings`."""
+    settings = make_settings(overrides, **options)
     console = console or Console()
     if settings.device == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes; as the GPU trainer preset does

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from inception_cli import runs
-from inception_cli.data.crops import CROP_COUNTS
+from inception_cli.data.crops import check_crop_count
 from inception_cli.errors import InputError
 from inception_cli.evaluation.data import check_compatible, resolve_data
 from inception_cli.evaluation.members import (
@@ -54,8 +54,7 @@ def run_eval(
     limit: int | None,
 ) -> dict[str, Any]:
     """Evaluate runs or published weights (several = an ensemble); print and save the result."""
-    if crops not in CROP_COUNTS:
-        raise InputError(f"--crops {crops}; use one of {', '.join(map(str, CROP_COUNTS))}")
+    check_crop_count(crops)  # before any network is loaded
     if batch_size < 1:
         raise InputError(f"--batch-size {batch_size} must be at least 1")
     if limit is not None and limit < 1:

@@ -10,47 +10,42 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
+from inception_cli import catalog
+from inception_cli.benchmarking.flops import count_flops
 from inception_cli.errors import InputError
-from inception_cli.models import list_models, model_info
+from inception_cli.models import create_model
 
 __all__ = ["models_table", "print_models_table"]
 
 
-def count_flops(model: torch.nn.Module, size: int) -> int:
-    """FLOPs of one forward pass of one `size`x`size` image in eval mode."""
-    x = torch.empty(1, 3, size, size, device="meta")
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model.eval()(x)
-    return int(counter.get_total_flops())
-
-
 def models_table(size: int | None = None) -> list[dict[str, Any]]:
-    """One row per registered model (1000 classes, width 1); GFLOPs at `size` or each model's
-    default input size."""
+    """One row per model of the catalog, by name (1000 classes, width 1); GFLOPs at `size` or
+    each model's default input size."""
     rows = []
-    for name in list_models():
-        info = model_info(name)
-        input_size = size if size is not None else info.default_input_size
-        if input_size < info.min_input_size:
+    for name, entry in sorted(catalog.CATALOG.items()):
+        input_size = size if size is not None else entry.default_input_size
+        if input_size < entry.min_input_size:
             raise InputError(
                 f"--size {input_size} is below the smallest input of {name} "
-                f"({info.min_input_size}); use --size {info.min_input_size} or more"
+                f"({entry.min_input_size}); use --size {entry.min_input_size} or more"
             )
         with torch.device("meta"):
-            model = info.builder(num_classes=1000, width=1.0)
+            model = create_model(name, num_classes=1000, width=1.0)
         rows.append(
             {
                 "name": name,
-                "description": info.description,
-                "residual": info.residual,
+                "description": entry.description,
+                "residual": entry.residual,
                 "params": sum(p.numel() for p in model.parameters()),
-                "gflops": count_flops(model, input_size) / 1e9,
+                "gflops": count_flops(
+                    model, torch.empty(1, 3, input_size, input_size, device="meta")
+                )
+                / 1e9,
                 "flops_input_size": input_size,
-                "default_input_size": info.default_input_size,
-                "min_input_size": info.min_input_size,
-                "pretrained_tags": list(info.pretrained_tags),
+                "default_input_size": entry.default_input_size,
+                "min_input_size": entry.min_input_size,
+                "pretrained_tags": list(entry.pretrained_tags),
             }
         )
     return rows

@@ -1,4 +1,4 @@
-"""The embedded default dataset: a class-balanced subset of Fashion-MNIST stored in the package.
+"""Fashion-MNIST subset tensors: the embedded data set (inception_cli/data/sets/embedded.py).
 
 5,000 training and 1,000 validation images (28 x 28, grey, 10 classes); see assets/README.md
 for the source, licence and how the subset was drawn. The whole split lives in memory as one
@@ -15,22 +15,10 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.transforms.v2 import functional as TF
 
-from inception_cli.data.transforms import interpolation_mode, normalize, resize_size_for_crop
-from inception_cli.errors import InputError
+from inception_cli.data.crops import single_crop_scale
+from inception_cli.data.spec import DataSpec, check_split
+from inception_cli.data.transforms import interpolation_mode, normalize
 
-CLASS_NAMES_FASHION_MNIST = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
-SPLITS = ("train", "val")
 ASSET_NAME = "fashion_mnist_subset.npz"
 
 # Largest random shift of the training augmentation, as a fraction of the input size:
@@ -41,21 +29,12 @@ MAX_SHIFT_FRACTION = 0.08
 
 def load_fashion_mnist_subset(split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """The stored images (N, 28, 28) uint8 and labels (N,) int64 of `split` ("train" or "val")."""
-    if split not in SPLITS:
-        raise InputError(f"unknown split {split!r} of the embedded dataset; use one of {SPLITS}")
+    check_split(split)
     asset = resources.files("inception_cli.data").joinpath("assets", ASSET_NAME)
     with resources.as_file(asset) as path, np.load(path) as arrays:
         images = torch.from_numpy(arrays[f"{split}_images"].copy())
         labels = torch.from_numpy(arrays[f"{split}_labels"].astype(np.int64))
     return images, labels
-
-
-def _check_in_chans(in_chans: int) -> None:
-    if in_chans not in (1, 3):
-        raise InputError(
-            f"data.in_chans={in_chans} does not fit the embedded grey images; use 1, or 3 to "
-            "repeat the grey channel"
-        )
 
 
 class EmbeddedFashionMNIST(Dataset[tuple[torch.Tensor, torch.Tensor]]):
@@ -67,40 +46,24 @@ class EmbeddedFashionMNIST(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     input_size / crop_fraction and centre-cropped, as at evaluation.
     """
 
-    def __init__(
-        self,
-        split: str,
-        input_size: int,
-        mean: list[float],
-        std: list[float],
-        in_chans: int = 1,
-        interpolation: str = "bilinear",
-        crop_fraction: float = 1.0,
-        augment: bool = False,
-    ) -> None:
-        _check_in_chans(in_chans)
-        if len(mean) != in_chans or len(std) != in_chans:
-            raise InputError(
-                f"data.mean and data.std need data.in_chans={in_chans} values each, "
-                f"got {len(mean)} and {len(std)}"
-            )
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
+    def __init__(self, spec: DataSpec, split: str, *, augment: bool) -> None:
+        self.mean = torch.tensor(spec.mean, dtype=torch.float32).view(-1, 1, 1)
+        self.std = torch.tensor(spec.std, dtype=torch.float32).view(-1, 1, 1)
         images, self.labels = load_fashion_mnist_subset(split)
-        self.input_size = input_size
-        self.in_chans = in_chans
+        size = self.input_size = spec.input_size
+        self.in_chans = spec.in_chans
         self.augment = augment
-        mode = interpolation_mode(interpolation)
+        mode = interpolation_mode(spec.interpolation)
         images = images.unsqueeze(1)  # (N, 1, 28, 28)
         if augment:
-            self.max_shift = round(MAX_SHIFT_FRACTION * input_size)
-            images = TF.resize(images, [input_size, input_size], interpolation=mode)
+            self.max_shift = round(MAX_SHIFT_FRACTION * size)
+            images = TF.resize(images, [size, size], interpolation=mode)
             self.images = TF.pad(images, [self.max_shift], fill=0)
         else:
             self.max_shift = 0
-            resized = resize_size_for_crop(input_size, crop_fraction)
+            resized = single_crop_scale(size, spec.crop_fraction)
             images = TF.resize(images, [resized, resized], interpolation=mode)
-            self.images = TF.center_crop(images, [input_size, input_size]).contiguous()
+            self.images = TF.center_crop(images, [size, size]).contiguous()
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -120,7 +83,6 @@ class EmbeddedOriginalImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     """One split as stored: (image (1, 28, 28) float in [0, 1], label), for multi-crop eval."""
 
     def __init__(self, split: str, in_chans: int = 1) -> None:
-        _check_in_chans(in_chans)
         self.images, self.labels = load_fashion_mnist_subset(split)
         self.in_chans = in_chans
 

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 FIGURE_SIZE_INCHES = (8.0, 5.0)
 FIGURE_DPI = 150
 FIGURE_FORMATS = ("png", "svg")
+LINE_STYLE_KEY = "solid: residual   dashed: pure Inception"
 
 
 @dataclass(frozen=True)
@@ -61,61 +67,72 @@ def draw_convergence(
     """Draw the lines and write `<stem>.png` (150 dpi, 8x5 inches) and `<stem>.svg`."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=FIGURE_SIZE_INCHES, dpi=FIGURE_DPI)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     for line in series:
-        axes.plot(
-            line.x,
-            line.y,
-            label=line.label,
-            color=line.colour,
-            linestyle=line.linestyle,
-            marker="o",
-            markersize=3,
-            linewidth=1.6,
-        )
-        if line.band_low is not None and line.band_high is not None:
-            axes.fill_between(line.x, line.band_low, line.band_high, color=line.colour, alpha=0.15)
+        draw_series(axes, line)
     if threshold is not None:
-        axes.axhline(threshold, color="grey", linewidth=0.8, linestyle=":")
-        axes.annotate(
-            f"{threshold:.1f}%",
-            xy=(1.0, threshold),
-            xycoords=("axes fraction", "data"),
-            xytext=(-4, 3),
-            textcoords="offset points",
-            ha="right",
-            fontsize=8,
-            color="grey",
-        )
+        draw_threshold(axes, threshold)
+    label_axes(axes, title=title, x_label=x_label, y_label=y_label, integer_x=integer_x)
+    legend = axes.legend(loc="upper right", fontsize=8)
+    figure.tight_layout()
+    return DrawnFigure(
+        paths=save_figure(figure, stem, title),
+        title=title,
+        legend=[text.get_text() for text in legend.get_texts()],
+        series=list(series),
+    )
+
+
+def draw_series(axes: Axes, line: Series) -> None:
+    axes.plot(
+        line.x,
+        line.y,
+        label=line.label,
+        color=line.colour,
+        linestyle=line.linestyle,
+        marker="o",
+        markersize=3,
+        linewidth=1.6,
+    )
+    if line.band_low is not None and line.band_high is not None:
+        axes.fill_between(line.x, line.band_low, line.band_high, color=line.colour, alpha=0.15)
+
+
+def draw_threshold(axes: Axes, threshold: float) -> None:
+    """A dotted line at the threshold, its value at the right edge."""
+    axes.axhline(threshold, color="grey", linewidth=0.8, linestyle=":")
+    axes.annotate(
+        f"{threshold:.1f}%",
+        xy=(1.0, threshold),
+        xycoords=("axes fraction", "data"),
+        xytext=(-4, 3),
+        textcoords="offset points",
+        ha="right",
+        fontsize=8,
+        color="grey",
+    )
+
+
+def label_axes(axes: Axes, *, title: str, x_label: str, y_label: str, integer_x: bool) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     axes.set_title(title)
     axes.set_xlabel(x_label)
     axes.set_ylabel(y_label)
     axes.grid(True, alpha=0.3)
     if integer_x:
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.text(
-        0.01,
-        0.01,
-        "solid: residual   dashed: pure Inception",
-        transform=axes.transAxes,
-        fontsize=8,
-        color="grey",
-    )
-    legend = axes.legend(loc="upper right", fontsize=8)
-    figure.tight_layout()
+    axes.text(0.01, 0.01, LINE_STYLE_KEY, transform=axes.transAxes, fontsize=8, color="grey")
 
+
+def save_figure(figure: Figure, stem: Path, title: str) -> list[Path]:
+    """`<stem>.<format>` for each of FIGURE_FORMATS, titled in their metadata."""
     paths = []
     for extension in FIGURE_FORMATS:
         path = stem.with_suffix(f".{extension}")
         figure.savefig(path, format=extension, dpi=FIGURE_DPI, metadata={"Title": title})
         paths.append(path)
-    return DrawnFigure(
-        paths=paths,
-        title=title,
-        legend=[text.get_text() for text in legend.get_texts()],
-        series=list(series),
-    )
+    return paths

@@ -1,7 +1,8 @@
 """Published ImageNet weights, as ported by timm, loaded into our models.
 
-v3, v4 and irv2 keep timm's module names, so a timm state dict maps onto ours key for key.
-timm is imported only here, and only when weights are asked for: it is an optional dependency.
+v3, v4 and irv2 keep timm's module names, so a timm state dict maps onto ours key for key. Which
+model has a timm counterpart, and which weight tags it takes, is in the catalog. timm is imported
+only here, and only when weights are asked for: it is an optional dependency.
 """
 
 from __future__ import annotations
@@ -12,10 +13,16 @@ from typing import Any
 import torch
 from torch import nn
 
+from inception_cli import catalog
 from inception_cli.errors import InputError
-from inception_cli.models.registry import ModelInfo, list_models, model_info
+from inception_cli.models import create_model
 
-__all__ = ["convert_timm_state_dict", "load_pretrained", "pretrained_preprocessing"]
+__all__ = [
+    "convert_timm_state_dict",
+    "create_pretrained",
+    "load_pretrained",
+    "pretrained_preprocessing",
+]
 
 TIMM_MISSING = "timm is not installed; install it with: pip install 'inception-paper-lab[timm]'"
 
@@ -33,8 +40,7 @@ def convert_timm_state_dict(
     Inception-v3) is kept only when `aux_logits` says our model has one.
     Raises ValueError for a model with no timm counterpart.
     """
-    info = model_info(name)
-    if info.timm_name is None:
+    if catalog.entry(name).timm_name is None:
         raise ValueError(
             f"model {name!r} has no timm counterpart, so no timm state dict maps onto it"
         )
@@ -45,6 +51,18 @@ def convert_timm_state_dict(
     }
 
 
+def create_pretrained(name: str, weights: str, **kwargs: Any) -> nn.Module:
+    """Model `name`, built as `create_model(name, **kwargs)`, with the published weights
+    `weights` ("timm:<tag>"). InputError for anything `load_pretrained` refuses, and for
+    arguments the model does not take."""
+    try:
+        model = create_model(name, **kwargs)
+    except (TypeError, ValueError) as err:
+        raise InputError(str(err)) from None
+    load_pretrained(model, name, weights)
+    return model
+
+
 def _import_timm() -> Any:
     try:
         import timm
@@ -53,31 +71,49 @@ def _import_timm() -> Any:
     return timm
 
 
-def _resolve_tag(info: ModelInfo, weights: str) -> str:
+def _resolve_tag(entry: catalog.CatalogEntry, weights: str) -> str:
     """'timm:inception_v4.tf_in1k' (or the short 'timm:tf_in1k') → 'inception_v4.tf_in1k'."""
     source, _, tag = weights.partition(":")
+    tags = entry.pretrained_tags
     if source != "timm" or not tag:
-        example = info.pretrained_tags[0] if info.pretrained_tags else "inception_v4.tf_in1k"
+        example = tags[0] if tags else "inception_v4.tf_in1k"
         raise InputError(
             f"weights must look like 'timm:<tag>', got {weights!r}; for example timm:{example}"
         )
-    if not info.pretrained_tags:
+    if not tags:
+        with_weights = [name for name, e in sorted(catalog.CATALOG.items()) if e.pretrained_tags]
         raise InputError(
-            f"model {info.name!r} has no published weights; models with weights: "
-            f"{', '.join(_models_with_weights())}"
+            f"model {entry.name!r} has no published weights; models with weights: "
+            f"{', '.join(with_weights or ['none'])}"
         )
-    if "." not in tag and info.timm_name is not None:
-        tag = f"{info.timm_name}.{tag}"
-    if tag not in info.pretrained_tags:
+    if "." not in tag and entry.timm_name is not None:
+        tag = f"{entry.timm_name}.{tag}"
+    if tag not in tags:
         raise InputError(
-            f"unknown weights {weights!r} for model {info.name!r}; "
-            f"choose one of: {', '.join('timm:' + t for t in info.pretrained_tags)}"
+            f"unknown weights {weights!r} for model {entry.name!r}; "
+            f"choose one of: {', '.join('timm:' + t for t in tags)}"
         )
     return tag
 
 
-def _models_with_weights() -> list[str]:
-    return [name for name in list_models() if model_info(name).pretrained_tags] or ["none"]
+def _fetch(tag: str, name: str, with_aux: bool) -> tuple[dict[str, torch.Tensor], int]:
+    """The state dict of published weights `tag`, on our keys, and its number of classes.
+
+    timm builds its model with `pretrained=True`, downloading the checkpoint from the Hugging
+    Face hub into its cache the first time.
+    """
+    timm = _import_timm()
+    try:
+        source = timm.create_model(
+            tag, pretrained=True, **({"aux_logits": True} if with_aux else {})
+        )
+    except Exception as err:  # hub, network and cache failures come in many exception types
+        raise InputError(
+            f"could not fetch the published weights {tag!r} through timm: {err}"
+        ) from err
+    return convert_timm_state_dict(
+        name, source.state_dict(), aux_logits=with_aux
+    ), source.num_classes
 
 
 def _classifier_keys(model: nn.Module) -> set[str]:
@@ -90,36 +126,17 @@ def _classifier_keys(model: nn.Module) -> set[str]:
     }
 
 
-def load_pretrained(model: nn.Module, name: str, weights: str) -> None:
-    """Load published weights `weights` ("timm:<tag>") into `model`, built as model `name`.
-
-    timm builds its model with `pretrained=True` (downloading the checkpoint from the Hugging Face
-    hub into its cache the first time); its state dict is converted and loaded strictly. When our
-    classifier has another number of classes, everything but the classifier is loaded, with a
-    warning. Raises InputError for a malformed spec, an unknown tag, a model without published
-    weights, a model whose shapes differ from the published ones, or a missing timm.
-    """
-    info = model_info(name)
-    tag = _resolve_tag(info, weights)
-    timm = _import_timm()
-
-    has_aux = getattr(model, "AuxLogits", None) is not None
-    load_aux = has_aux and tag in TAGS_WITH_AUX
-    timm_kwargs = {"aux_logits": True} if load_aux else {}
-    try:
-        source = timm.create_model(tag, pretrained=True, **timm_kwargs)
-    except Exception as err:  # hub, network and cache failures come in many exception types
-        raise InputError(
-            f"could not fetch the published weights {tag!r} through timm: {err}"
-        ) from err
-    state_dict = convert_timm_state_dict(name, source.state_dict(), aux_logits=load_aux)
-
+def _drop_other_classifier(
+    model: nn.Module, state_dict: dict[str, torch.Tensor], tag: str, name: str
+) -> list[str]:
+    """Remove from `state_dict` the classifier keys whose shapes differ from `model`'s (another
+    number of classes) and return them; InputError when any other layer differs."""
     own = model.state_dict()
-    classifier = _classifier_keys(model)
     mismatched = [k for k, v in state_dict.items() if k in own and own[k].shape != v.shape]
-    mismatched_body = [k for k in mismatched if k not in classifier]
-    if mismatched_body:
-        key = mismatched_body[0]
+    classifier = _classifier_keys(model)
+    body = [k for k in mismatched if k not in classifier]
+    if body:
+        key = body[0]
         raise InputError(
             f"published weights {tag!r} do not fit this {name!r} model ({key}: "
             f"{tuple(state_dict[key].shape)} vs {tuple(own[key].shape)}); "
@@ -127,18 +144,33 @@ def load_pretrained(model: nn.Module, name: str, weights: str) -> None:
         )
     for key in mismatched:
         del state_dict[key]
-    if mismatched:
+    return mismatched
+
+
+def load_pretrained(model: nn.Module, name: str, weights: str) -> None:
+    """Load published weights `weights` ("timm:<tag>") into `model`, built as model `name`.
+
+    The weights are converted and loaded strictly. When our classifier has another number of
+    classes, everything but the classifier is loaded, with a warning. Raises InputError for a
+    malformed spec, an unknown tag, a model without published weights, a model whose shapes
+    differ from the published ones, or a missing timm.
+    """
+    tag = _resolve_tag(catalog.entry(name), weights)
+    has_aux = getattr(model, "AuxLogits", None) is not None
+    load_aux = has_aux and tag in TAGS_WITH_AUX
+    state_dict, published_classes = _fetch(tag, name, load_aux)
+
+    skipped = set(_drop_other_classifier(model, state_dict, tag, name))
+    if skipped:
         warnings.warn(
             f"{tag}: the classifier has {getattr(model, 'num_classes', '?')} classes, the weights "
-            f"{source.num_classes}; loaded everything but the classifier, which keeps its "
+            f"{published_classes}; loaded everything but the classifier, which keeps its "
             "initialisation",
             UserWarning,
             stacklevel=2,
         )
-
-    skipped = set(mismatched)
     if has_aux and not load_aux:
-        skipped |= {k for k in own if k.startswith(AUX_PREFIX)}
+        skipped |= {k for k in model.state_dict() if k.startswith(AUX_PREFIX)}
         warnings.warn(
             f"{tag} has no auxiliary classifier; AuxLogits keeps its initialisation",
             UserWarning,
@@ -162,7 +194,8 @@ def pretrained_preprocessing(tag: str, model: str | None = None) -> dict[str, An
     tag ("tf_in1k") needs the `model` name to resolve it.
     """
     if model is not None:
-        tag = _resolve_tag(model_info(model), tag if tag.startswith("timm:") else f"timm:{tag}")
+        spec = tag if tag.startswith("timm:") else f"timm:{tag}"
+        tag = _resolve_tag(catalog.entry(model), spec)
     tag = tag.removeprefix("timm:")
     timm = _import_timm()
     try:

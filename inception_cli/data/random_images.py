@@ -1,4 +1,4 @@
-"""Random images and labels of any size, for smoke tests and benchmarks.
+"""Random images and labels of any size, for the synthetic data set (data/sets/synthetic.py).
 
 Sample i of a split is drawn from a generator seeded with (seed, split, i), so it is the same
 on every call, in every worker process and on every rank, whatever the order of access.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import Dataset
 
+from inception_cli.data.spec import check_split
 from inception_cli.data.transforms import normalize
 from inception_cli.errors import InputError
 
@@ -21,7 +22,7 @@ class SyntheticImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     """`num_samples` uniform-noise images (in_chans, image_size, image_size) with random labels.
 
     With `mean` and `std` the images are normalised like real data; without them they are
-    float tensors in [0, 1], as `build_image_dataset` returns for multi-crop evaluation.
+    float tensors in [0, 1], as multi-crop evaluation takes them.
     """
 
     def __init__(
@@ -35,8 +36,7 @@ class SyntheticImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         mean: list[float] | None = None,
         std: list[float] | None = None,
     ) -> None:
-        if split not in SPLIT_SEED_OFFSET:
-            raise InputError(f"unknown split {split!r}; use one of {tuple(SPLIT_SEED_OFFSET)}")
+        check_split(split)
         if num_samples < 1 or num_classes < 1 or in_chans < 1 or image_size < 1:
             raise InputError(
                 "synthetic data needs positive num_train/num_val, num_classes, in_chans and "

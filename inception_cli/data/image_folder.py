@@ -1,0 +1,64 @@
+"""Reading image files: class folders (the torchvision ImageFolder layout) of the ImageNet data
+set (inception_cli/data/sets/imagenet.py), and single images.
+
+Images are decoded with `torchvision.io.decode_image` straight to uint8 RGB tensors (grey and
+CMYK files are converted; the format is read from the file's bytes, so ImageNet's PNG named
+.JPEG decodes too). A file that cannot be decoded does not stop a training run: it is logged
+once and the next image in the folder order is returned in its place, so that the batch keeps
+its size. Too many unreadable files in a row mean a broken copy, and raise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torchvision.datasets import DatasetFolder
+from torchvision.io import ImageReadMode, decode_image
+
+log = logging.getLogger(__name__)
+
+# The formats decode_image reads; others (BMP, TIFF, ...) would fail at every read.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+MAX_CONSECUTIVE_FAILURES = 16
+
+
+def read_rgb_image(path: str) -> torch.Tensor:
+    """The image at `path` as a uint8 tensor (3, H, W)."""
+    return decode_image(path, mode=ImageReadMode.RGB)
+
+
+def to_unit_float(image: torch.Tensor) -> torch.Tensor:
+    """uint8 (C, H, W) to float32 in [0, 1]."""
+    return image.float() / 255.0
+
+
+class SkippingImageFolder(DatasetFolder):
+    """An ImageFolder of decoded tensors that steps over files it cannot decode."""
+
+    def __init__(self, root: Path, transform: Callable[[torch.Tensor], Any] | None) -> None:
+        super().__init__(
+            str(root), loader=read_rgb_image, extensions=IMAGE_EXTENSIONS, transform=transform
+        )
+        self.unreadable: set[str] = set()
+
+    def __getitem__(self, index: int) -> tuple[Any, int]:
+        for attempt in range(MAX_CONSECUTIVE_FAILURES):
+            path, label = self.samples[(index + attempt) % len(self.samples)]
+            try:
+                image = self.loader(path)
+            except (RuntimeError, OSError) as error:
+                if path not in self.unreadable:
+                    self.unreadable.add(path)
+                    log.warning("skipping unreadable image %s: %s", path, error)
+                continue
+            if self.transform is not None:
+                image = self.transform(image)
+            return image, label
+        raise RuntimeError(
+            f"{MAX_CONSECUTIVE_FAILURES} images in a row from {self.samples[index][0]} on could "
+            f"not be decoded; check the copy of the dataset under {self.root}"
+        )

@@ -1,0 +1,94 @@
+"""The `data` config read into a DataSpec, and the splits a data set has (no torch here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from inception_cli.data.registry import dataset_entry
+from inception_cli.errors import InputError
+
+SPLITS = ("train", "val")
+REQUIRED_KEYS = ("num_classes", "in_chans", "input_size", "mean", "std")
+
+
+def check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise InputError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+
+
+def as_dict(node: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A config node (a DictConfig, any Mapping, or None) as a plain dict, interpolations
+    resolved; a mandatory value left unset ('???') stays the string '???'."""
+    if isinstance(node, DictConfig):
+        container = OmegaConf.to_container(node, resolve=True, throw_on_missing=False)
+        assert isinstance(container, dict)
+        return {str(key): value for key, value in container.items()}
+    return dict(node or {})
+
+
+def _is_set(value: Any) -> bool:
+    return value not in (None, "???")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The keys of the `data` config that decide what a dataset holds and how it is shaped."""
+
+    name: str
+    root: str | None
+    num_classes: int
+    in_chans: int
+    input_size: int
+    mean: list[float]
+    std: list[float]
+    crop_fraction: float
+    interpolation: str
+    augment: bool
+    color_jitter: float = 0.0
+    num_train: int = 256
+    num_val: int = 64
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, data_cfg: Mapping[str, Any]) -> DataSpec:
+        """Read and check a `data` config (a DictConfig or any Mapping)."""
+        cfg = as_dict(data_cfg)
+        dataset_entry(cfg.get("name"))  # an unknown name is the first thing to report
+        missing = [key for key in REQUIRED_KEYS if not _is_set(cfg.get(key))]
+        if missing:
+            raise InputError(
+                f"data.{missing[0]} is not set (the data config needs {', '.join(REQUIRED_KEYS)})"
+            )
+        spec = cls(
+            name=str(cfg["name"]),
+            root=str(cfg["root"]) if _is_set(cfg.get("root")) else None,
+            num_classes=int(cfg["num_classes"]),
+            in_chans=int(cfg["in_chans"]),
+            input_size=int(cfg["input_size"]),
+            mean=[float(value) for value in cfg["mean"]],
+            std=[float(value) for value in cfg["std"]],
+            crop_fraction=float(cfg.get("crop_fraction", 0.875)),
+            interpolation=str(cfg.get("interpolation", "bilinear")),
+            augment=bool(cfg.get("augment", False)),
+            color_jitter=float(cfg.get("color_jitter", 0.0)),
+            num_train=int(cfg.get("num_train", 256)),
+            num_val=int(cfg.get("num_val", 64)),
+            seed=int(cfg.get("seed", 0)),
+        )
+        spec._check_values()
+        return spec
+
+    def _check_values(self) -> None:
+        if len(self.mean) != self.in_chans or len(self.std) != self.in_chans:
+            raise InputError(
+                f"data.mean and data.std need data.in_chans={self.in_chans} values each, "
+                f"got {len(self.mean)} and {len(self.std)}"
+            )
+        if any(value <= 0 for value in self.std):
+            raise InputError(f"data.std={self.std} must be positive")
+        if self.num_classes < 1 or self.input_size < 1:
+            raise InputError("data.num_classes and data.input_size must be positive")
