@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from inception_cli import runs
 from inception_cli.errors import InputError, first_line
+from inception_cli.resolvers import register_resolvers
 
 TRAIN_CONFIG = "train"
+# Packages whose callables a config read back from a run directory may instantiate.
+TRUSTED_PACKAGES = ("torch", "torchvision", "lightning", "torchmetrics", "timm", "inception_cli")
 
 
 def config_dir() -> Path:
@@ -23,28 +25,6 @@ def config_dir() -> Path:
         if (candidate / f"{TRAIN_CONFIG}.yaml").is_file():
             return candidate
     raise RuntimeError(f"no conf/{TRAIN_CONFIG}.yaml next to {package_dir}: broken installation")
-
-
-def wandb_offline() -> bool:
-    """Offline unless the user asked for online mode or has logged in (an API key is known)."""
-    mode = os.environ.get("WANDB_MODE", "").lower()
-    if mode in ("online", "run"):
-        return False
-    if mode in ("offline", "dryrun", "disabled"):
-        return True
-    if os.environ.get("WANDB_API_KEY"):
-        return False
-    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
-    try:
-        return "api.wandb.ai" not in netrc.read_text()
-    except OSError:
-        return True
-
-
-def register_resolvers() -> None:
-    for name, resolver in (("run_id", runs.run_id), ("wandb_offline", wandb_offline)):
-        if not OmegaConf.has_resolver(name):
-            OmegaConf.register_new_resolver(name, resolver)
 
 
 def group_options(group: str) -> list[str]:
@@ -79,16 +59,21 @@ def compose_train_config(overrides: Sequence[str] = (), *, check: bool = True) -
     return OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])
 
 
-def check_overrides(overrides: Sequence[str]) -> None:
-    """Turn the usual override mistakes into one line that says what to do."""
+def parse_overrides(overrides: Sequence[str]) -> list[Any]:
+    """Hydra's reading of the overrides; a syntax error becomes one line."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     try:
-        parsed = OverridesParser.create().parse_overrides(list(overrides))
+        return list(OverridesParser.create().parse_overrides(list(overrides)))
     except Exception as err:
         raise InputError(
             f"cannot parse overrides {' '.join(overrides)!r}: {first_line(err)}"
         ) from None
+
+
+def check_overrides(overrides: Sequence[str]) -> None:
+    """Turn the usual override mistakes into one line that says what to do."""
+    parsed = parse_overrides(overrides)
     groups = config_groups()
     selections = [o for o in parsed if o.key_or_group in groups and not o.is_delete()]
     for override in selections:
@@ -138,9 +123,7 @@ def _values_of(override: Any) -> list[Any]:
 
 def first_of_each_sweep(overrides: list[str]) -> list[str]:
     """The overrides of the first job of a sweep: `model=v3,irv1` becomes `model=v3`."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parsed = OverridesParser.create().parse_overrides(overrides)
+    parsed = parse_overrides(overrides)
     result: list[str] = []
     for override in parsed:
         if override.is_sweep_override():
@@ -202,20 +185,40 @@ def load_run_config(run_dir: Path) -> DictConfig:
 
 
 def check_data(cfg: DictConfig) -> None:
-    data = cfg.data
-    if data.name != "imagenet":
-        return
-    root = OmegaConf.select(data, "root", throw_on_missing=False)
-    if root is None or OmegaConf.is_missing(data, "root"):
-        raise InputError("data=imagenet needs data.root=/path/to/imagenet (with train/ and val/)")
-    root_path = Path(str(root)).expanduser()
-    for split in ("train", "val"):
-        folder = root_path / split
-        if not folder.is_dir() or not any(folder.iterdir()):
-            raise InputError(
-                f"{folder} is missing or empty; data.root must hold train/<class>/*.JPEG "
-                "and val/<class>/*.JPEG"
-            )
+    from inception_cli.data import check_data_config
+
+    check_data_config(cfg.data)
+
+
+def untrusted_targets(cfg: Any, trusted: Sequence[str] = TRUSTED_PACKAGES) -> list[str]:
+    """The `_target_`s of a config outside the trusted packages (a run directory from elsewhere
+    could name any callable; instantiating it would run that code)."""
+    found: list[str] = []
+    if isinstance(cfg, DictConfig) or OmegaConf.is_list(cfg):
+        container = OmegaConf.to_container(cfg, resolve=False)
+    else:
+        container = cfg
+    stack = [container]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            target = node.get("_target_")
+            if isinstance(target, str) and target.split(".")[0] not in trusted:
+                found.append(target)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def check_trusted_targets(cfg: DictConfig, where: Path, *, trust: bool = False) -> None:
+    """Refuse a saved config that would instantiate code outside the trusted packages."""
+    found = [] if trust else untrusted_targets(cfg)
+    if found:
+        raise InputError(
+            f"{where} names {found[0]!r} as a _target_, outside {', '.join(TRUSTED_PACKAGES)}; "
+            "refusing to instantiate it (add trust_config=true if you trust this run)"
+        )
 
 
 def print_config(cfg: DictConfig, *, resolve: bool = True) -> None:

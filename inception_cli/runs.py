@@ -13,20 +13,22 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from functools import cache
 from pathlib import Path
 from typing import Any
+
+from inception_cli.files import atomic_write_text, write_durably
 
 CONFIG = Path(".hydra") / "config.yaml"
 METRICS = "metrics.csv"
 SUMMARY = "summary.json"
 CHECKPOINTS = "checkpoints"
 EVAL = "eval"
+# checkpoints/<name>.ckpt: the newest, the one before it (kept in case the newest is torn), and
+# the one with the lowest validation error.
+LAST, PREVIOUS, BEST = "last", "previous", "best"
 
 METRIC_COLUMNS = (
     "epoch",
@@ -41,31 +43,6 @@ METRIC_COLUMNS = (
 )
 DEFAULT_RUNS_DIR = Path("runs")  # conf/paths/default.yaml `runs_dir`
 BENCH = "bench"  # runs/bench/: figures of `inception bench`
-
-
-@cache
-def run_id(model_name: str, runs_dir: str | None = None) -> str:
-    """Run directory name shared by every rank of one run (conf/hydra/default.yaml).
-
-    Ranks that an outside launcher starts (torchrun, SLURM) each compose the config: a timestamp
-    alone would give each its own directory, so an id from the environment wins when there is one.
-    """
-    explicit = os.environ.get("INCEPTION_RUN_ID")
-    if explicit:
-        return explicit
-    slurm_job = os.environ.get("SLURM_JOB_ID")
-    if slurm_job:
-        return f"slurm-{slurm_job}_{model_name}"
-    rdzv = os.environ.get("TORCHELASTIC_RUN_ID")
-    if rdzv and rdzv != "none":
-        return f"{rdzv}_{model_name}"
-    base = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{model_name}"
-    # Two runs started in the same second must not share (and overwrite) one directory.
-    candidate, n = base, 0
-    while runs_dir is not None and (Path(runs_dir) / candidate).exists():
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
 
 
 def is_run_dir(path: Path) -> bool:
@@ -85,6 +62,14 @@ def iter_runs(path: Path) -> Iterator[Path]:
 def checkpoint(run_dir: Path, which: str) -> Path:
     """checkpoints/<which>.ckpt of a run: `last` (resume) or `best` (eval)."""
     return run_dir / CHECKPOINTS / f"{which}.ckpt"
+
+
+def summary_path(run_dir: Path) -> Path:
+    return run_dir / SUMMARY
+
+
+def metrics_path(run_dir: Path) -> Path:
+    return run_dir / METRICS
 
 
 def checkpoints_dir(run_dir: Path) -> Path:
@@ -154,14 +139,6 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Readers never see a half-written file, even if the writer is killed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def read_summary(run_dir: Path) -> dict[str, Any] | None:
     try:
         data = json.loads((run_dir / SUMMARY).read_text())
@@ -180,13 +157,14 @@ def read_metrics(run_dir: Path) -> list[dict[str, str]]:
 
 
 def write_csv(path: Path, fields: list[str], rows: list[dict[str, str]]) -> None:
-    """Replace `path` with these rows in one step (temporary file, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as file:
+    """Replace `path` with these rows in one durable step (temporary file, fsync, rename)."""
+
+    def write(file: Any) -> None:
         writer = csv.DictWriter(file, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
+
+    write_durably(path, write)
 
 
 def write_new_json(path: Path, record: dict[str, Any]) -> None:

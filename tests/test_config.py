@@ -133,17 +133,10 @@ def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
     assert "has no checkpoints/last.ckpt" in result.stderr
 
 
-def test_runs_started_in_the_same_second_get_their_own_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from inception_cli import runs
-    from inception_cli.runs import run_id
+def test_runs_started_in_the_same_second_get_their_own_directory(tmp_path: Path) -> None:
+    from inception_cli.run_claims import claim_new_dir
 
-    monkeypatch.setattr(runs.time, "strftime", lambda fmt: "2026-01-01_00-00-00")
-    run_id.cache_clear()
-    first = run_id("v4", str(tmp_path))
-    (tmp_path / first).mkdir()
-    run_id.cache_clear()
-    second = run_id("v4", str(tmp_path))
-    assert (first, second) == ("2026-01-01_00-00-00_v4", "2026-01-01_00-00-00_v4-1")
-    run_id.cache_clear()
+    first = claim_new_dir(tmp_path, "2026-01-01_00-00-00_v4")
+    second = claim_new_dir(tmp_path, "2026-01-01_00-00-00_v4")
+    assert (first.name, second.name) == ("2026-01-01_00-00-00_v4", "2026-01-01_00-00-00_v4-1")
+    assert first.is_dir() and second.is_dir()

@@ -14,13 +14,16 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from inception_cli import runs
-from inception_cli.config import TRAIN_CONFIG, config_dir, register_resolvers
+from inception_cli.config import TRAIN_CONFIG, config_dir
 from inception_cli.errors import InputError
+from inception_cli.resolvers import register_resolvers
+from inception_cli.run_claims import RunLock, RunLocked, global_rank
 from inception_cli.training.loop import train
+from inception_cli.training.signals import RunInterrupted
 
 __all__ = ["main", "train"]
 
-register_resolvers()
+register_resolvers(claim_run_dirs=True)
 
 
 @hydra.main(config_path=str(config_dir()), config_name=TRAIN_CONFIG, version_base="1.3")
@@ -29,14 +32,24 @@ def main(cfg: DictConfig) -> None:
 
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    if not cfg.get("resume") and hydra_cfg.output_subdir is not None:
-        # Hydra saves the config with interpolations; eval and resume want the values it ran with.
-        runs.save_config(run_dir, OmegaConf.to_yaml(cfg, resolve=True))
+    # An id from a launcher may name a run that is continuing (a requeued job): no resume= needed.
+    continuing = not cfg.get("resume") and runs.checkpoint(run_dir, runs.LAST).is_file()
+    lock = RunLock(run_dir)
     try:
-        train(cfg, run_dir)
-    except InputError as err:
+        if global_rank() == 0:
+            lock.acquire()
+        if not cfg.get("resume") and hydra_cfg.output_subdir is not None:
+            # Hydra saves the config with interpolations; eval and resume want the values.
+            runs.save_config(run_dir, OmegaConf.to_yaml(cfg, resolve=True))
+        train(cfg, run_dir, resume=continuing)
+    except (InputError, RunLocked) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    except RunInterrupted as stop:
+        print(f"{stop}; continue with: inception train resume={run_dir}", file=sys.stderr)
+        sys.exit(stop.exit_status)
+    finally:
+        lock.release()
 
 
 if __name__ == "__main__":

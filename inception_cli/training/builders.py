@@ -52,10 +52,17 @@ def run_facts(cfg: DictConfig, model: nn.Module) -> dict[str, Any]:
 
 
 def build_callbacks(cfg: DictConfig, run_dir: Path, facts: dict[str, Any]) -> list[pl.Callback]:
-    from inception_cli.training.callbacks import LastCheckpoint, RunSummary
+    from inception_cli.training.checkpointing import LastCheckpoint, RandomState
+    from inception_cli.training.csv_logger import StepRows
+    from inception_cli.training.signals import GracefulStop
+    from inception_cli.training.summary import RunSummary
 
+    last = LastCheckpoint(run_dir, cfg.callbacks.checkpoint_every_n_train_steps)
     callbacks: list[pl.Callback] = [
-        LastCheckpoint(run_dir, cfg.callbacks.checkpoint_every_n_train_steps),
+        StepRows(),  # before the checkpoints: a step's row is on disk before its checkpoint
+        RandomState(),
+        last,
+        GracefulStop(last),
         pl.callbacks.ModelCheckpoint(
             dirpath=runs.checkpoints_dir(run_dir),
             filename="best",
@@ -94,16 +101,18 @@ def build_trainer(
     cfg: DictConfig, run_dir: Path, callbacks: list[pl.Callback], loggers: list[Any]
 ) -> pl.Trainer:
     from inception_cli.hardware import resolve_precision
-    from inception_cli.training.callbacks import AtomicCheckpointIO
+    from inception_cli.training.checkpointing import DurableCheckpointIO
 
     trainer: pl.Trainer = instantiate(
         cfg.trainer,
         precision=resolve_precision(cfg.trainer.precision, str(cfg.trainer.accelerator)),
         logger=loggers,
         callbacks=callbacks,
-        plugins=[AtomicCheckpointIO()],
+        plugins=[DurableCheckpointIO()],
         default_root_dir=str(run_dir),
         enable_progress_bar=cfg.callbacks.progress_bar != "none",
         enable_checkpointing=True,
+        # The loaders split the data over the ranks themselves (training/sampling.py).
+        use_distributed_sampler=False,
     )
     return trainer

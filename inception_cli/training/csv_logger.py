@@ -1,4 +1,9 @@
-"""metrics.csv with a fixed column order, appended to (never rewritten) when a run resumes."""
+"""metrics.csv with a fixed column order, appended to (never rewritten) when a run resumes.
+
+Validation rows come through Lightning's logging. Training rows are written by `StepRows` at
+the end of their step, before that step's checkpoint: Lightning would log them only after the
+step's callbacks, and a run killed in between would lose the row of a step its checkpoint
+already holds."""
 
 from __future__ import annotations
 
@@ -7,10 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import lightning.pytorch as pl
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
 from inception_cli.runs import METRIC_COLUMNS, METRICS, read_metrics, write_csv
+
+TRAINING_ROW_KEY = "train/loss"  # the key that marks a training step's metrics
 
 
 class RunCSVLogger(Logger):
@@ -49,6 +57,12 @@ class RunCSVLogger(Logger):
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        if TRAINING_ROW_KEY in metrics:
+            return  # written by StepRows already
+        self.write_row(metrics, step)
+
+    @rank_zero_only
+    def write_row(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         row = {key: _plain(value) for key, value in metrics.items()}
         if step is not None:
             row["step"] = step
@@ -77,6 +91,28 @@ class RunCSVLogger(Logger):
 
     def _rewrite_with_columns(self) -> None:
         write_csv(self.path, self._columns, read_metrics(self._save_dir))
+
+
+class StepRows(pl.Callback):
+    """Writes a training step's row to metrics.csv at the end of the step, with Lightning's
+    cadence (`trainer.log_every_n_steps`) and step numbers; must come before the callbacks
+    that write checkpoints."""
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if trainer.fit_loop._should_accumulate():
+            return
+        step = trainer.global_step
+        every = int(getattr(trainer, "log_every_n_steps", 1))  # set by Trainer.__init__
+        if not (every and step % every == 0) and not trainer.should_stop:
+            return
+        logger = next((lg for lg in trainer.loggers if isinstance(lg, RunCSVLogger)), None)
+        if logger is None:
+            return
+        row: dict[str, Any] = {
+            k: v for k, v in trainer.logged_metrics.items() if not k.startswith("val/")
+        }
+        row["epoch"] = trainer.current_epoch
+        logger.write_row(row, step - 1)
 
 
 def _plain(value: Any) -> Any:

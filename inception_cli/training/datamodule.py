@@ -10,18 +10,17 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from inception_cli.data import DataSpec, build_dataset
-from inception_cli.data.datasets import as_dict
+from inception_cli.data.spec import as_dict
 from inception_cli.errors import InputError
+from inception_cli.training.sampling import EpochSampler, KeyedDataset, ResumableLoader
 
 
 class ImageDataModule(L.LightningDataModule):
-    """Builds the datasets of `data.name` (embedded, imagenet or synthetic) in `setup`.
+    """Builds the datasets of `data.name` in `setup`, and loaders whose order, augmentation and
+    split over DDP ranks are functions of (seed, epoch, index) alone (training/sampling.py), so
+    that a resumed run sees exactly the data it would have seen."""
 
-    Under DDP Lightning replaces the training sampler with a DistributedSampler that shuffles,
-    so the loaders here are written for a single process.
-    """
-
-    def __init__(self, data_cfg: Mapping[str, Any]) -> None:
+    def __init__(self, data_cfg: Mapping[str, Any], seed: int = 0) -> None:
         super().__init__()
         self.cfg = as_dict(data_cfg)
         self.spec = DataSpec.from_config(self.cfg)  # fails early on a bad config
@@ -37,6 +36,7 @@ class ImageDataModule(L.LightningDataModule):
         self.persistent_workers = (
             bool(self.cfg.get("persistent_workers", False)) and self.num_workers > 0
         )
+        self.seed = seed
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
 
@@ -63,17 +63,47 @@ class ImageDataModule(L.LightningDataModule):
         return self._loader(self.val_set, train=False)
 
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
+        trainer = self.trainer
+        sampler = EpochSampler(
+            len(dataset),  # type: ignore[arg-type]
+            seed=self.seed,
             shuffle=train,
+            batch_size=self.batch_size,
+            rank=trainer.global_rank if trainer is not None else 0,
+            world_size=trainer.world_size if trainer is not None else 1,
+            drop_last=train,
+            position=self._position if train else None,
+        )
+        return ResumableLoader(
+            KeyedDataset(dataset, self.seed),
+            batch_size=self.batch_size,
+            sampler=sampler,
             drop_last=train,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.persistent_workers,
+            # The loader's own draws (worker seeds) come from here, not from the generator
+            # that dropout uses: making an iterator on resume must not shift dropout's draws.
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
+    def _position(self) -> tuple[int, int]:
+        """(epoch, batches of it already trained) from the Trainer's progress counters, which
+        a resumed run restores from its checkpoint before it makes the epoch's iterator."""
+        trainer = self.trainer
+        assert trainer is not None, "the training loader runs under a Trainer"
+        progress = trainer.fit_loop.epoch_loop.batch_progress.current
+        done = int(progress.processed)  # type: ignore[attr-defined]  # a _ProcessedTracker
+        if done >= trainer.num_training_batches:  # a checkpoint from the end of an epoch
+            return trainer.current_epoch + 1, 0
+        return trainer.current_epoch, done
 
-def build_datamodule(data_cfg: Mapping[str, Any]) -> ImageDataModule:
+    def train_batches_per_epoch(self) -> int:
+        """Batches of the training loader in one epoch, on each rank (before any limit)."""
+        loader = self.train_dataloader()
+        return len(loader)
+
+
+def build_datamodule(data_cfg: Mapping[str, Any], seed: int = 0) -> ImageDataModule:
     """The data module for the `data` config group (a DictConfig or any Mapping)."""
-    return ImageDataModule(data_cfg)
+    return ImageDataModule(data_cfg, seed)

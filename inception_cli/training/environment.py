@@ -31,7 +31,15 @@ def share_cpu_cores(trainer_cfg: DictConfig) -> None:
 
 
 def quiet_third_party_noise() -> None:
+    """Silence, on purpose, warnings that are not the user's business:
+    - LeafSpec: a deprecation inside Lightning's own pytree helper;
+    - "does not have many workers": the embedded data live in memory, workers would only cost;
+    - "smaller than the logging interval": short quick-look epochs, logged every 10 steps;
+    - the srun hint: Lightning sees Slurm's commands installed; a run started without srun is
+      meant to be one process (docs/cluster.md says how to run under srun);
+    - litlogger: an advertisement for a Lightning service."""
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*The `srun` command is available.*")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(

@@ -6,6 +6,7 @@ training process starts.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -14,13 +15,17 @@ from inception_cli import runs
 from inception_cli.config import (
     check_data,
     check_overrides,
+    check_trusted_targets,
     compose_train_config,
     first_of_each_sweep,
     load_run_config,
 )
 from inception_cli.errors import InputError
+from inception_cli.run_claims import lock_holder, locked_message
+from inception_cli.training.continuation import check_continuation, record_continuation
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
+TRUST_CONFIG = "trust_config=true"  # with resume=: instantiate any _target_ the saved config names
 
 
 def prepare_train_argv(args: list[str]) -> list[str]:
@@ -37,7 +42,8 @@ def prepare_train_argv(args: list[str]) -> list[str]:
     if resume:
         if multirun:
             raise InputError("resume= continues one run; drop -m/--multirun")
-        return resume_argv(resume[-1].partition("=")[2], [o for o in overrides if o not in resume])
+        extra = [o for o in overrides if o not in resume and o != TRUST_CONFIG]
+        return resume_argv(resume[-1].partition("=")[2], extra, trust=TRUST_CONFIG in overrides)
 
     check_overrides(overrides)
     cfg = compose_train_config(first_of_each_sweep(overrides), check=False)
@@ -50,6 +56,19 @@ def prepare_train_argv(args: list[str]) -> list[str]:
     return (["--multirun"] if multirun else []) + overrides
 
 
+def check_checkpoints_load(run_dir: Path) -> None:
+    """Refuse, before the training process starts, checkpoints that would run code when loaded
+    (the one torch import of the CLI process, for resume= only)."""
+    from inception_cli.checkpoint_files import load_checkpoint
+
+    for which in (runs.LAST, runs.PREVIOUS):
+        path = runs.checkpoint(run_dir, which)
+        # A torn one is passed over here: resume falls back to the other one and says so.
+        if path.is_file():
+            with contextlib.suppress(OSError, RuntimeError, EOFError, ValueError):
+                load_checkpoint(path, mmap=True)
+
+
 def is_distributed(cfg: DictConfig) -> bool:
     devices = cfg.trainer.get("devices", 1)
     if OmegaConf.is_list(devices) or isinstance(devices, (list, tuple)):
@@ -59,14 +78,21 @@ def is_distributed(cfg: DictConfig) -> bool:
     return several or int(cfg.trainer.get("num_nodes", 1) or 1) > 1
 
 
-def resume_argv(target: str, extra: list[str]) -> list[str]:
-    """Continue `target` in its own directory, from its last checkpoint, with its saved config."""
+def resume_argv(target: str, extra: list[str], *, trust: bool = False) -> list[str]:
+    """Continue `target` in its own directory, from its last checkpoint, with its saved config
+    and the overrides a continuation may take (training/continuation.py)."""
     run_dir = Path(target).expanduser().absolute()
-    load_run_config(run_dir)
-    if not runs.checkpoint(run_dir, "last").is_file():
+    saved = load_run_config(run_dir)
+    if lock_holder(run_dir) is not None:
+        raise InputError(locked_message(run_dir))
+    if not any(runs.checkpoint(run_dir, which).is_file() for which in (runs.LAST, runs.PREVIOUS)):
         raise InputError(
             f"{run_dir} has no checkpoints/last.ckpt to resume from; start a new run instead"
         )
+    check_trusted_targets(saved, runs.config_path(run_dir), trust=trust)
+    check_checkpoints_load(run_dir)
+    check_continuation(run_dir, saved, extra)
+    record_continuation(run_dir, extra)
     return [
         f"--config-path={runs.config_path(run_dir).parent}",
         f"--config-name={runs.config_path(run_dir).stem}",

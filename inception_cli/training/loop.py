@@ -16,8 +16,10 @@ from omegaconf import DictConfig
 from inception_cli import runs
 
 
-def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    """Train `cfg.model` on `cfg.data` and fill `run_dir`; returns the run's summary."""
+def train(cfg: DictConfig, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
+    """Train `cfg.model` on `cfg.data` and fill `run_dir`; returns the run's summary.
+
+    With `resume` (or `cfg.resume` set) the run continues from its newest readable checkpoint."""
     import lightning.pytorch as pl
 
     from inception_cli.training.builders import (
@@ -28,10 +30,11 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         build_trainer,
         run_facts,
     )
+    from inception_cli.training.checkpointing import resume_checkpoint
     from inception_cli.training.datamodule import build_datamodule
     from inception_cli.training.environment import share_cpu_cores, use_fast_matmuls
     from inception_cli.training.report import print_summary
-    from inception_cli.training.resume import keep_rows_before_checkpoint
+    from inception_cli.training.resume import keep_rows_before_checkpoint, skip_steps_already_sent
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     share_cpu_cores(cfg.trainer)
@@ -39,19 +42,21 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     model = build_model(cfg.model)
     if cfg.compile:
         model.compile()
-    datamodule = build_datamodule(cfg.data)
+    datamodule = build_datamodule(cfg.data, int(cfg.seed))
     module = build_module(cfg, model)
     callbacks = build_callbacks(cfg, run_dir, run_facts(cfg, model))
     loggers = build_loggers(cfg.logger, run_dir)
     trainer = build_trainer(cfg, run_dir, callbacks, loggers)
 
     ckpt_path = None
-    if cfg.get("resume"):
-        ckpt_path = runs.checkpoint(run_dir, "last")
+    if resume or cfg.get("resume"):
+        ckpt_path, step = resume_checkpoint(run_dir)
         if trainer.is_global_zero:
-            keep_rows_before_checkpoint(run_dir, ckpt_path)
+            last_sent = keep_rows_before_checkpoint(run_dir, step)
+            if last_sent is not None:
+                skip_steps_already_sent(loggers, last_sent)
     try:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     finally:
         finish_wandb(loggers)
     summary = runs.read_summary(run_dir) or {}

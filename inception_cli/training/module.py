@@ -31,7 +31,7 @@ class InceptionClassifier(pl.LightningModule):
       `loss.aux_weight`
     - gradient clipping at 2.0 (Inception-v3 paper): Lightning's Trainer,
       `trainer.gradient_clip_val` (conf/trainer/default.yaml)
-    - moving average of the weights for evaluation (paper section 4): `on_train_batch_end`,
+    - moving average of the weights for evaluation (paper section 4): `optimizer_step`,
       `ema.py`, `ema.decay`; validation runs `ema_model`
     - RMSProp, decay 0.9, epsilon 1.0 (paper section 4): `rmsprop_tf.py`, conf/optimizer/
     - weight decay 4e-5 on convolution and linear weights only (TF-slim): `configure_optimizers`
@@ -71,12 +71,15 @@ class InceptionClassifier(pl.LightningModule):
         self.val_loss = MeanMetric()
         self.elapsed_before_s = 0.0  # wall time of earlier sessions of a resumed run
         self._session_start: float | None = None
+        # Here, before any DDP wrapper is built: DDP lays out its gradient buckets with the
+        # parameters' strides at that moment, and a later change of layout garbles the
+        # gradients of the first step after each (re)start.
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
 
     # -- training ------------------------------------------------------------------------------
     def on_fit_start(self) -> None:
         self._session_start = time.monotonic()
-        if self.memory_format is torch.channels_last:
-            self.to(memory_format=torch.channels_last)
 
     def elapsed_s(self) -> float:
         if self._session_start is None:
@@ -107,7 +110,10 @@ class InceptionClassifier(pl.LightningModule):
             loss = loss + self.aux_weight * self.criterion(aux_logits, labels)
         return loss, logits
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        """The optimizer's step, then the moving average's: both are done when a step's
+        checkpoint is written (in on_train_batch_end), so a resumed run misses neither."""
+        super().optimizer_step(*args, **kwargs)
         if self.ema_model is not None and self.ema_decay is not None:
             update_ema(self.ema_model, self.model, ema_decay(self.ema_decay, int(self.ema_updates)))
             self.ema_updates += 1
@@ -145,9 +151,7 @@ class InceptionClassifier(pl.LightningModule):
         )
         if self.scheduler_factory is None:
             return optimizer
-        total_steps = max(1, int(self.trainer.estimated_stepping_batches))
-        max_epochs = self.trainer.max_epochs or 0
-        steps_per_epoch = math.ceil(total_steps / max_epochs) if max_epochs > 0 else total_steps
+        steps_per_epoch, total_steps = stepping_batches(self.trainer)
         scheduler = self.scheduler_factory(
             optimizer, steps_per_epoch=steps_per_epoch, total_steps=total_steps
         )
@@ -162,3 +166,25 @@ class InceptionClassifier(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.elapsed_before_s = float(checkpoint.get("elapsed_s", 0.0))
+
+
+def stepping_batches(trainer: pl.Trainer) -> tuple[int, int]:
+    """(optimizer steps per epoch, optimizer steps in all), as Lightning estimates them, but
+    without making the training loader's iterator: a resumed run must make it only after the
+    Trainer has restored its progress counters (training/sampling.py)."""
+    datamodule = getattr(trainer, "datamodule", None)
+    if datamodule is None or not hasattr(datamodule, "train_batches_per_epoch"):
+        total = max(1, int(trainer.estimated_stepping_batches))
+        epochs = trainer.max_epochs or 0
+        return (math.ceil(total / epochs) if epochs > 0 else total), total
+    batches = datamodule.train_batches_per_epoch()
+    limit = trainer.limit_train_batches
+    if isinstance(limit, int):
+        batches = min(batches, limit)
+    elif limit is not None:
+        batches = int(batches * limit)
+    per_epoch = max(1, math.ceil(batches / trainer.accumulate_grad_batches))
+    total = per_epoch * max(1, trainer.max_epochs or 1)
+    if trainer.max_steps != -1:
+        total = min(total, trainer.max_steps)
+    return per_epoch, max(1, total)

@@ -3,33 +3,43 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from inception_cli import runs
 
 
-def checkpoint_step(ckpt_path: Path) -> int:
-    """The optimizer step a checkpoint was saved at."""
-    import torch
-
-    # mmap: only the step is needed here; Lightning reads the tensors when it restores the run
-    checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False, mmap=True)
-    return int(checkpoint.get("global_step", 0))
-
-
-def keep_rows_before_checkpoint(run_dir: Path, ckpt_path: Path) -> None:
-    """Steps after the checkpoint run again on resume; their old rows move to a side file."""
+def keep_rows_before_checkpoint(run_dir: Path, step: int) -> int | None:
+    """Steps after the checkpoint run again on resume; their old rows move to a side file.
+    Returns the last step that had been logged, if any step is run again."""
     if not (run_dir / runs.METRICS).is_file():
-        return
+        return None
     rows = runs.read_metrics(run_dir)
     if not rows:
-        return
-    step = checkpoint_step(ckpt_path)
+        return None
     keep: list[dict[str, str]] = []
     replayed: list[dict[str, str]] = []
     for row in rows:
         (keep if not row.get("step") or int(float(row["step"])) < step else replayed).append(row)
     if not replayed:
-        return
+        return None
     fields = list(rows[0])
     runs.write_csv(runs.unique_path(run_dir / "metrics.replayed.csv"), fields, replayed)
     runs.write_csv(run_dir / runs.METRICS, fields, keep)
+    return max(int(float(row["step"])) for row in replayed)
+
+
+def skip_steps_already_sent(loggers: list[Any], last_sent: int) -> None:
+    """W&B and TensorBoard already hold the steps a resumed run computes again (identically):
+    they are not sent a second time. metrics.csv had them moved aside, so it logs them."""
+    from inception_cli.training.csv_logger import RunCSVLogger
+
+    for logger in loggers:
+        if isinstance(logger, RunCSVLogger):
+            continue
+        send = logger.log_metrics
+
+        def log_new_steps(metrics: Any, step: int | None = None, _send: Any = send) -> None:
+            if step is None or step > last_sent:
+                _send(metrics, step)
+
+        logger.log_metrics = log_new_steps

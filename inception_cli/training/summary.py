@@ -1,44 +1,22 @@
-"""Callbacks that keep a run directory up to date: checkpoints for resume, and summary.json."""
+"""summary.json: the state of a run that `compare`, `eval` and people read."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
-import torch
-from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from inception_cli import runs
 
-
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Writes to a temporary file and renames it, so a killed run never leaves a torn checkpoint."""
-
-    def save_checkpoint(
-        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
-    ) -> None:
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        torch.save(checkpoint, tmp)
-        os.replace(tmp, target)
-
-
-class LastCheckpoint(pl.Callback):
-    """checkpoints/last.ckpt every `every_n_train_steps` optimizer steps and at every epoch end."""
-
-    def __init__(self, run_dir: Path, every_n_train_steps: int) -> None:
-        self.path = runs.checkpoint(run_dir, "last")
-        self.every = every_n_train_steps
-
-    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
-        if self.every > 0 and trainer.global_step % self.every == 0:
-            trainer.save_checkpoint(self.path, weights_only=False)
-
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        trainer.save_checkpoint(self.path, weights_only=False)
+CHECKPOINTED = (
+    "epochs",
+    "best_val_top1_error",
+    "best_val_top5_error",
+    "best_epoch",
+    "final_val_top1_error",
+    "final_val_top5_error",
+)
 
 
 class RunSummary(pl.Callback):
@@ -74,6 +52,8 @@ class RunSummary(pl.Callback):
             runs.write_summary(self.run_dir, self.summary)
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.summary.pop("interrupted_at_step", None)
+        self.summary.pop("error", None)
         self._write(trainer, pl_module, status="running", max_epochs=trainer.max_epochs)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -106,6 +86,22 @@ class RunSummary(pl.Callback):
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
-        self._write(
-            trainer, pl_module, status="failed", error=f"{type(exception).__name__}: {exception}"
-        )
+        from inception_cli.training.signals import RunInterrupted
+
+        if isinstance(exception, RunInterrupted):
+            self._write(
+                trainer, pl_module, status="interrupted", interrupted_at_step=exception.step
+            )
+        elif isinstance(exception, KeyboardInterrupt):
+            self._write(trainer, pl_module, status="interrupted")
+        else:
+            error = f"{type(exception).__name__}: {exception}"
+            self._write(trainer, pl_module, status="failed", error=error)
+
+    # The summary as of each checkpoint travels in it: a run resumed from an earlier checkpoint
+    # than the newest rolls its best and final errors back to what that checkpoint had seen.
+    def state_dict(self) -> dict[str, Any]:
+        return {key: self.summary.get(key) for key in CHECKPOINTED}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.summary.update({key: state_dict.get(key) for key in CHECKPOINTED})

@@ -1,0 +1,88 @@
+"""The resolvers the configs use: run and sweep directory names, and W&B's offline mode."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+
+def wandb_offline() -> bool:
+    """Offline unless the user asked for online mode or has logged in (an API key is known)."""
+    mode = os.environ.get("WANDB_MODE", "").lower()
+    if mode in ("online", "run"):
+        return False
+    if mode in ("offline", "dryrun", "disabled"):
+        return True
+    if os.environ.get("WANDB_API_KEY"):
+        return False
+    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+    try:
+        return "api.wandb.ai" not in netrc.read_text()
+    except OSError:
+        return True
+
+
+class RunNames:
+    """The `run_id` resolver of conf/hydra/default.yaml: the run directory's name.
+
+    In the training process (`claim=True`) the directory is created as its name is chosen
+    (inception_cli/run_claims.py); elsewhere (checks, `config show`) only a name is shown."""
+
+    def __init__(self) -> None:
+        self.claim = False
+        self.chosen: dict[tuple[str, str], str] = {}
+
+    def __call__(self, model_name: str, runs_dir: str, *, _root_: DictConfig) -> str:
+        from inception_cli import run_claims
+
+        key = (str(model_name), str(runs_dir))
+        if key not in self.chosen:
+            if not self.claim:
+                return run_claims.launcher_id(model_name) or f"<time>_{model_name}"
+
+            def same_config(saved: DictConfig) -> bool:
+                return _comparable(saved) == _comparable(_root_)
+
+            self.chosen[key] = run_claims.choose_run_name(Path(runs_dir), model_name, same_config)
+        return self.chosen[key]
+
+    def sweep(self, runs_dir: str) -> str:
+        """The `sweep_id` resolver: one folder per sweep, claimed like a run directory, so two
+        sweeps started in the same second never share one."""
+        from inception_cli import run_claims
+
+        key = ("<sweep>", str(runs_dir))
+        if key not in self.chosen:
+            base = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_sweep"
+            if not self.claim:
+                return base
+            self.chosen[key] = run_claims.claim_new_dir(Path(runs_dir), base).name
+        return self.chosen[key]
+
+
+def _comparable(cfg: DictConfig) -> dict[str, Any]:
+    """The keys that make two configs the same run (not `resume`, `paths` or `hydra`)."""
+    keys = [str(k) for k in cfg if k not in ("hydra", "resume", "paths")]
+    plain = OmegaConf.to_container(OmegaConf.masked_copy(cfg, keys), resolve=True)
+    assert isinstance(plain, dict)
+    return {str(key): value for key, value in plain.items()}
+
+
+run_names = RunNames()
+
+
+def register_resolvers(*, claim_run_dirs: bool = False) -> None:
+    """The resolvers the configs use; `claim_run_dirs` in the process that trains."""
+    run_names.claim = run_names.claim or claim_run_dirs
+    resolvers = (
+        ("run_id", run_names),
+        ("sweep_id", run_names.sweep),
+        ("wandb_offline", wandb_offline),
+    )
+    for name, resolver in resolvers:
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)
