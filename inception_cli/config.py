@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -83,10 +84,11 @@ def check_overrides(overrides: Sequence[str]) -> None:
                 raise InputError(
                     f"unknown {override.key_or_group} {value!r}; choose one of: {options}"
                 )
+    check_launcher(parsed)
     defaults = _compose_plain(first_of_each_sweep([str(o.input_line) for o in selections]))
     for override in parsed:
         key = override.key_or_group
-        if key in groups or key.split(".")[0] == "hydra" or override.is_delete():
+        if key in groups or key.split(".")[0].split("/")[0] == "hydra" or override.is_delete():
             continue
         if override.is_add() or override.is_force_add():
             continue
@@ -95,6 +97,36 @@ def check_overrides(overrides: Sequence[str]) -> None:
         current = OmegaConf.select(defaults, key, throw_on_missing=False)
         for value in _values_of(override):
             _check_type(key, current, value)
+
+
+LAUNCHER_GROUP = "hydra/launcher"
+LAUNCHER_EXTRAS = {"slurm": "slurm"}  # launcher option -> the extra that installs its plugin
+
+
+def launcher_choice(overrides: Sequence[str]) -> str | None:
+    """The `hydra/launcher=` option the overrides select, if any."""
+    chosen = [o.partition("=")[2] for o in overrides if o.startswith(f"{LAUNCHER_GROUP}=")]
+    return chosen[-1] if chosen else None
+
+
+def check_launcher(parsed: list[Any]) -> None:
+    """`hydra/launcher=` names one of ours (conf/hydra/launcher/) or Hydra's basic launcher, and
+    its plugin is installed."""
+    for override in parsed:
+        if override.key_or_group != LAUNCHER_GROUP:
+            continue
+        known = ["basic", *sorted(p.stem for p in (config_dir() / LAUNCHER_GROUP).glob("*.yaml"))]
+        for value in _values_of(override):
+            if str(value) not in known:
+                raise InputError(
+                    f"unknown hydra/launcher {value!r}; choose one of: {', '.join(known)}"
+                )
+            extra = LAUNCHER_EXTRAS.get(str(value))
+            if extra and importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is None:
+                raise InputError(
+                    f"hydra/launcher={value} needs Hydra's submitit launcher: "
+                    f"pip install 'inception-paper-lab[{extra}]'"
+                )
 
 
 def _has_key(cfg: DictConfig, key: str) -> bool:

@@ -57,10 +57,16 @@ class RunNames:
 
         key = ("<sweep>", str(runs_dir))
         if key not in self.chosen:
+            # A job of the sweep that runs elsewhere (a SLURM job of hydra/launcher=slurm, and
+            # its requeues) composes the config again: it takes the name the sweep chose.
+            given = os.environ.get(SWEEP_VARIABLE)
+            if given:
+                return given
             base = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_sweep"
             if not self.claim:
                 return base
             self.chosen[key] = run_claims.claim_new_dir(Path(runs_dir), base).name
+            os.environ[SWEEP_VARIABLE] = self.chosen[key]
         return self.chosen[key]
 
 
@@ -73,6 +79,23 @@ def _comparable(cfg: DictConfig) -> dict[str, Any]:
 
 
 run_names = RunNames()
+SWEEP_VARIABLE = "INCEPTION_SWEEP_DIR"
+
+
+def rank_zero_only(value: Any) -> Any:
+    """`value` on global rank 0; null on the other ranks an outside launcher starts (srun,
+    torchrun), so that only rank 0 writes what the value names (hydra.output_subdir)."""
+    from inception_cli.run_claims import global_rank
+
+    return value if global_rank() == 0 else None
+
+
+def rank_suffix() -> str:
+    """ "" on global rank 0, ".rank<N>" on the others: each rank logs to its own file."""
+    from inception_cli.run_claims import global_rank
+
+    rank = global_rank()
+    return "" if rank == 0 else f".rank{rank}"
 
 
 def register_resolvers(*, claim_run_dirs: bool = False) -> None:
@@ -81,6 +104,8 @@ def register_resolvers(*, claim_run_dirs: bool = False) -> None:
     resolvers = (
         ("run_id", run_names),
         ("sweep_id", run_names.sweep),
+        ("rank_zero_only", rank_zero_only),
+        ("rank_suffix", rank_suffix),
         ("wandb_offline", wandb_offline),
     )
     for name, resolver in resolvers:

@@ -18,6 +18,8 @@ from inception_cli.config import TRAIN_CONFIG, config_dir
 from inception_cli.errors import InputError
 from inception_cli.resolvers import register_resolvers
 from inception_cli.run_claims import RunLock, RunLocked, global_rank
+from inception_cli.training.cluster import apply_launcher, requeue_after
+from inception_cli.training.continuation import record_continuation
 from inception_cli.training.loop import train
 from inception_cli.training.signals import RunInterrupted
 
@@ -32,12 +34,15 @@ def main(cfg: DictConfig) -> None:
 
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
+    apply_launcher(cfg, hydra_cfg.launcher)
     # An id from a launcher may name a run that is continuing (a requeued job): no resume= needed.
     continuing = not cfg.get("resume") and runs.checkpoint(run_dir, runs.LAST).is_file()
     lock = RunLock(run_dir)
     try:
         if global_rank() == 0:
             lock.acquire()
+            if continuing:
+                record_continuation(run_dir, [], how="restarted job")
         if not cfg.get("resume") and hydra_cfg.output_subdir is not None:
             # Hydra saves the config with interpolations; eval and resume want the values.
             runs.save_config(run_dir, OmegaConf.to_yaml(cfg, resolve=True))
@@ -46,7 +51,10 @@ def main(cfg: DictConfig) -> None:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     except RunInterrupted as stop:
-        print(f"{stop}; continue with: inception train resume={run_dir}", file=sys.stderr)
+        if global_rank() == 0 and requeue_after(stop.signal_name):
+            print(f"{stop}; the SLURM job is requeued and will continue the run", file=sys.stderr)
+        else:
+            print(f"{stop}; continue with: inception train resume={run_dir}", file=sys.stderr)
         sys.exit(stop.exit_status)
     finally:
         lock.release()

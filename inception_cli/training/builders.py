@@ -12,6 +12,12 @@ from torch import nn
 
 from inception_cli import catalog, runs
 from inception_cli.errors import InputError
+from inception_cli.training.cluster import (
+    cluster_plugins,
+    effective_lr,
+    global_batch,
+    optimizer_arguments,
+)
 from inception_cli.training.module import InceptionClassifier
 
 
@@ -25,10 +31,12 @@ def build_model(model_cfg: DictConfig) -> nn.Module:
 
 
 def build_module(cfg: DictConfig, model: nn.Module) -> InceptionClassifier:
-    """The LightningModule with the recipe of the config: loss, optimizer, schedule, EMA."""
+    """The LightningModule with the recipe of the config: loss, optimizer (its rate scaled to
+    the global batch, training/cluster.py), schedule, EMA."""
+    lr = effective_lr(cfg.optimizer, global_batch(cfg))
     return InceptionClassifier(
         model,
-        optimizer=instantiate(cfg.optimizer),
+        optimizer=instantiate(optimizer_arguments(cfg.optimizer), lr=lr),
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
         label_smoothing=cfg.loss.label_smoothing,
         aux_weight=cfg.loss.aux_weight,
@@ -48,6 +56,8 @@ def run_facts(cfg: DictConfig, model: nn.Module) -> dict[str, Any]:
         "num_classes": int(cfg.data.num_classes),
         "seed": int(cfg.seed),
         "git_rev": runs.git_revision(),
+        "global_batch": global_batch(cfg),
+        "effective_lr": effective_lr(cfg.optimizer, global_batch(cfg)),
     }
 
 
@@ -108,7 +118,7 @@ def build_trainer(
         precision=resolve_precision(cfg.trainer.precision, str(cfg.trainer.accelerator)),
         logger=loggers,
         callbacks=callbacks,
-        plugins=[DurableCheckpointIO()],
+        plugins=[DurableCheckpointIO(), *cluster_plugins()],
         default_root_dir=str(run_dir),
         enable_progress_bar=cfg.callbacks.progress_bar != "none",
         enable_checkpointing=True,
@@ -116,3 +126,24 @@ def build_trainer(
         use_distributed_sampler=False,
     )
     return trainer
+
+
+def describe_batch_and_rate(cfg: DictConfig) -> str:
+    """The line a run starts with: the global batch and the learning rate it implies."""
+    from inception_cli.training.cluster import device_count
+
+    batch = global_batch(cfg)
+    parts = (
+        f"{cfg.data.batch_size} per device x {device_count(cfg.trainer)} devices x "
+        f"{cfg.trainer.get('num_nodes', 1)} nodes x {cfg.trainer.get('accumulate_grad_batches', 1)}"
+        " accumulated"
+    )
+    scaling = cfg.optimizer.get("lr_scaling", "none")
+    reference = cfg.optimizer.get("lr_reference_batch")
+    rule = (
+        f"{cfg.optimizer.lr} for {reference} images, {scaling} scaling" if reference else "as set"
+    )
+    return (
+        f"global batch {batch} ({parts}); learning rate "
+        f"{effective_lr(cfg.optimizer, batch):.6g} ({rule})"
+    )

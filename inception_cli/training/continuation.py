@@ -108,8 +108,9 @@ def check_more_epochs(run_dir: Path, saved: DictConfig, changed: DictConfig) -> 
         )
 
 
-def record_continuation(run_dir: Path, overrides: Sequence[str]) -> None:
-    """Append this continuation, with its time and overrides, to resumes.jsonl in the run."""
-    line = json.dumps({"at": runs.now_iso(), "overrides": list(overrides)})
+def record_continuation(run_dir: Path, overrides: Sequence[str], how: str = "resume=") -> None:
+    """Append this continuation, with its time, how it came (`resume=`, or a restarted job that
+    continues by itself) and its overrides, to resumes.jsonl in the run."""
+    line = json.dumps({"at": runs.now_iso(), "how": how, "overrides": list(overrides)})
     with (run_dir / RESUMES).open("a", encoding="utf-8") as file:
         file.write(line + "\n")

@@ -18,6 +18,7 @@ from inception_cli.config import (
     check_trusted_targets,
     compose_train_config,
     first_of_each_sweep,
+    launcher_choice,
     load_run_config,
 )
 from inception_cli.errors import InputError
@@ -47,7 +48,8 @@ def prepare_train_argv(args: list[str]) -> list[str]:
 
     check_overrides(overrides)
     cfg = compose_train_config(first_of_each_sweep(overrides), check=False)
-    if multirun and is_distributed(cfg):
+    # Each job of a SLURM launcher is its own allocation: several devices per job are fine there.
+    if multirun and is_distributed(cfg) and launcher_choice(overrides) in (None, "basic"):
         raise InputError(
             "-m/--multirun with several devices hangs Lightning's DDP launcher; run each "
             "configuration on its own, or sweep with trainer.devices=1"

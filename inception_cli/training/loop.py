@@ -28,6 +28,7 @@ def train(cfg: DictConfig, run_dir: Path, *, resume: bool = False) -> dict[str, 
         build_model,
         build_module,
         build_trainer,
+        describe_batch_and_rate,
         run_facts,
     )
     from inception_cli.training.checkpointing import resume_checkpoint
@@ -36,6 +37,8 @@ def train(cfg: DictConfig, run_dir: Path, *, resume: bool = False) -> dict[str, 
     from inception_cli.training.report import print_summary
     from inception_cli.training.resume import keep_rows_before_checkpoint, skip_steps_already_sent
 
+    if trainer_rank_is_zero():
+        print(describe_batch_and_rate(cfg), flush=True)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     share_cpu_cores(cfg.trainer)
     use_fast_matmuls()
@@ -63,6 +66,12 @@ def train(cfg: DictConfig, run_dir: Path, *, resume: bool = False) -> dict[str, 
     if trainer.is_global_zero:
         print_summary(summary, run_dir)
     return summary
+
+
+def trainer_rank_is_zero() -> bool:
+    from inception_cli.run_claims import global_rank
+
+    return global_rank() == 0
 
 
 def finish_wandb(loggers: list[Any]) -> None:

@@ -1,9 +1,12 @@
-"""Stopping cleanly on SIGTERM, SIGINT and SIGUSR1 (a scheduler's warning, Ctrl+C, `kill`).
+"""Stopping cleanly on SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 (`kill`, Ctrl+C, a scheduler's
+warning).
 
 The signal is noted; the current optimizer step finishes, last.ckpt is written at it, every rank
 agrees to stop at the same step, and `RunInterrupted` leaves the Trainer. summary.json then says
 `interrupted` with the step, and the task prints how to resume. A second SIGINT stops at once.
-These handlers replace Lightning's own SIGTERM handling while the run trains.
+These handlers replace Lightning's and submitit's while the run trains, so that one piece of
+code acts on a signal: after a scheduler's warning the task requeues its SLURM job
+(training/cluster.py), and the restarted job continues the run.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import lightning.pytorch as pl
 
 from inception_cli.training.checkpointing import LastCheckpoint
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
+# SIGUSR1/SIGUSR2: SLURM's warning ahead of a time limit or preemption (`--signal`, submitit's).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2)
 
 
 class RunInterrupted(Exception):
@@ -31,6 +35,10 @@ class RunInterrupted(Exception):
     @property
     def exit_status(self) -> int:
         return 128 + self.signum
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
 
 
 class GracefulStop(pl.Callback):
