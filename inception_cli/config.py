@@ -11,6 +11,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from inception_cli import runs
+from inception_cli.config_rules import OWN_TYPES
 from inception_cli.errors import InputError, first_line
 from inception_cli.resolvers import register_resolvers
 
@@ -94,6 +95,8 @@ def check_overrides(overrides: Sequence[str]) -> None:
             continue
         if not _has_key(defaults, key):
             raise InputError(_unknown_key_message(defaults, key))
+        if key in OWN_TYPES:
+            continue  # checked against its rule (config_rules.py) once composed
         current = OmegaConf.select(defaults, key, throw_on_missing=False)
         for value in _values_of(override):
             _check_type(key, current, value)

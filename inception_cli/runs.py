@@ -64,6 +64,26 @@ def checkpoint(run_dir: Path, which: str) -> Path:
     return run_dir / CHECKPOINTS / f"{which}.ckpt"
 
 
+# What a run directory holds before its first step: a run that fails then left nothing to keep.
+UNSTARTED_ENTRIES = frozenset({".hydra", ".lock", "train.log"})
+
+
+def discard_if_unstarted(run_dir: Path) -> bool:
+    """Remove a run directory that a failed start left with nothing in it but its saved config
+    and an empty log; anything else in it (metrics, checkpoints, a summary) keeps it."""
+    import shutil
+
+    try:
+        entries = {entry.name for entry in run_dir.iterdir()}
+    except OSError:
+        return False
+    log = run_dir / "train.log"
+    if not entries <= UNSTARTED_ENTRIES or (log.exists() and log.stat().st_size > 0):
+        return False
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return True
+
+
 def summary_path(run_dir: Path) -> Path:
     return run_dir / SUMMARY
 
@@ -171,12 +191,27 @@ def write_new_json(path: Path, record: dict[str, Any]) -> None:
     """Write a result file that must not replace anything: fails if `path` appeared meanwhile."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x") as file:
-        json.dump(record, file, indent=2)
-        file.write("\n")
+        file.write(dumps(record))
+
+
+def strict_json(value: Any) -> Any:
+    """`value` with every NaN and infinity replaced by null, so that it is strict JSON."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(item) for item in value]
+    return value
+
+
+def dumps(record: Any) -> str:
+    """Strict JSON (no NaN or Infinity literals), indented, ending in a newline."""
+    return json.dumps(strict_json(record), indent=2, allow_nan=False) + "\n"
 
 
 def write_summary(run_dir: Path, summary: dict[str, Any]) -> None:
-    atomic_write_text(run_dir / SUMMARY, json.dumps(summary, indent=2, sort_keys=False) + "\n")
+    atomic_write_text(run_dir / SUMMARY, dumps(summary))
 
 
 def git_revision(start: Path | None = None) -> str | None:

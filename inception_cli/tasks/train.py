@@ -20,12 +20,14 @@ from inception_cli.resolvers import register_resolvers
 from inception_cli.run_claims import RunLock, RunLocked, global_rank
 from inception_cli.training.cluster import apply_launcher, requeue_after
 from inception_cli.training.continuation import record_continuation
+from inception_cli.training.divergence import RunDiverged
 from inception_cli.training.loop import train
 from inception_cli.training.signals import RunInterrupted
 
 __all__ = ["main", "train"]
 
 register_resolvers(claim_run_dirs=True)
+DIVERGED_EXIT_STATUS = 3  # not bad input (2), not a crash (1): the run itself went wrong
 
 
 @hydra.main(config_path=str(config_dir()), config_name=TRAIN_CONFIG, version_base="1.3")
@@ -48,8 +50,18 @@ def main(cfg: DictConfig) -> None:
             runs.save_config(run_dir, OmegaConf.to_yaml(cfg, resolve=True))
         train(cfg, run_dir, resume=continuing)
     except (InputError, RunLocked) as err:
+        if not cfg.get("resume") and not continuing and global_rank() == 0:
+            lock.release()
+            runs.discard_if_unstarted(run_dir)  # a run that never started leaves nothing behind
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    except RunDiverged as stop:
+        print(
+            f"{stop}; stopped before checkpointing it, so the checkpoints keep finite weights. "
+            "Lower optimizer.lr or clip harder (trainer.gradient_clip_val)",
+            file=sys.stderr,
+        )
+        sys.exit(DIVERGED_EXIT_STATUS)
     except RunInterrupted as stop:
         if global_rank() == 0 and requeue_after(stop.signal_name):
             print(f"{stop}; the SLURM job is requeued and will continue the run", file=sys.stderr)

@@ -64,12 +64,14 @@ def run_facts(cfg: DictConfig, model: nn.Module) -> dict[str, Any]:
 def build_callbacks(cfg: DictConfig, run_dir: Path, facts: dict[str, Any]) -> list[pl.Callback]:
     from inception_cli.training.checkpointing import LastCheckpoint, RandomState
     from inception_cli.training.csv_logger import StepRows
+    from inception_cli.training.divergence import DivergenceGuard
     from inception_cli.training.signals import GracefulStop
     from inception_cli.training.summary import RunSummary
 
     last = LastCheckpoint(run_dir, cfg.callbacks.checkpoint_every_n_train_steps)
     callbacks: list[pl.Callback] = [
         StepRows(),  # before the checkpoints: a step's row is on disk before its checkpoint
+        DivergenceGuard(cfg.divergence.max_loss),  # before them too: no non-finite checkpoint
         RandomState(),
         last,
         GracefulStop(last),

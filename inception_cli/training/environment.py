@@ -23,10 +23,14 @@ def share_cpu_cores(trainer_cfg: DictConfig) -> None:
     which oversubscribes the machine and makes every process many times slower."""
     import torch
 
-    devices = trainer_cfg.get("devices")
-    if trainer_cfg.get("accelerator") != "cpu" or "OMP_NUM_THREADS" in os.environ:
+    from inception_cli.training.cluster import device_count
+
+    accelerator = str(trainer_cfg.get("accelerator", "auto"))
+    on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+    if not on_cpu or "OMP_NUM_THREADS" in os.environ:
         return
-    if isinstance(devices, int) and devices > 1:
+    devices = device_count(trainer_cfg)
+    if devices > 1:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // devices))
 
 

@@ -17,13 +17,13 @@ from inception_cli.config import (
     check_overrides,
     check_trusted_targets,
     compose_train_config,
-    first_of_each_sweep,
     launcher_choice,
     load_run_config,
 )
 from inception_cli.errors import InputError
 from inception_cli.run_claims import lock_holder, locked_message
 from inception_cli.training.continuation import check_continuation, record_continuation
+from inception_cli.training.preflight import check_every_job, preflight
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
 TRUST_CONFIG = "trust_config=true"  # with resume=: instantiate any _target_ the saved config names
@@ -47,14 +47,22 @@ def prepare_train_argv(args: list[str]) -> list[str]:
         return resume_argv(resume[-1].partition("=")[2], extra, trust=TRUST_CONFIG in overrides)
 
     check_overrides(overrides)
-    cfg = compose_train_config(first_of_each_sweep(overrides), check=False)
+    configs = (
+        check_every_job(overrides) if multirun else [compose_train_config(overrides, check=False)]
+    )
     # Each job of a SLURM launcher is its own allocation: several devices per job are fine there.
-    if multirun and is_distributed(cfg) and launcher_choice(overrides) in (None, "basic"):
+    # A sweeper (hydra/sweeper=optuna) is not a launcher: its jobs still run in this process.
+    local = launcher_choice(overrides) in (None, "basic")
+    if multirun and local and any(is_distributed(cfg) for cfg in configs):
         raise InputError(
-            "-m/--multirun with several devices hangs Lightning's DDP launcher; run each "
-            "configuration on its own, or sweep with trainer.devices=1"
+            "-m/--multirun with several devices hangs Lightning's DDP launcher, whatever the "
+            "sweeper; run each configuration on its own, sweep with trainer.devices=1, or give "
+            "each job its own allocation with hydra/launcher=slurm"
         )
-    check_data(cfg)
+    for cfg in configs:
+        if not multirun:
+            preflight(cfg, overrides)
+        check_data(cfg)
     return (["--multirun"] if multirun else []) + overrides
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from inception_cli import runs
+from inception_cli.errors import InputError
 
 
 def train(cfg: DictConfig, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
@@ -29,6 +30,7 @@ def train(cfg: DictConfig, run_dir: Path, *, resume: bool = False) -> dict[str, 
         build_module,
         build_trainer,
         describe_batch_and_rate,
+        global_batch,
         run_facts,
     )
     from inception_cli.training.checkpointing import resume_checkpoint
@@ -46,6 +48,7 @@ def train(cfg: DictConfig, run_dir: Path, *, resume: bool = False) -> dict[str, 
     if cfg.compile:
         model.compile()
     datamodule = build_datamodule(cfg.data, int(cfg.seed))
+    check_enough_data(datamodule, global_batch(cfg))
     module = build_module(cfg, model)
     callbacks = build_callbacks(cfg, run_dir, run_facts(cfg, model))
     loggers = build_loggers(cfg.logger, run_dir)
@@ -66,6 +69,17 @@ def train(cfg: DictConfig, run_dir: Path, *, resume: bool = False) -> dict[str, 
     if trainer.is_global_zero:
         print_summary(summary, run_dir)
     return summary
+
+
+def check_enough_data(datamodule: Any, batch: int) -> None:
+    """A training set smaller than one global batch would train nothing and say `finished`."""
+    datamodule.setup("fit")
+    images = len(datamodule.train_set)
+    if images < batch:
+        raise InputError(
+            f"the training data hold {images} images, fewer than one global batch of {batch} "
+            "(training drops an incomplete last batch); add images or lower data.batch_size"
+        )
 
 
 def trainer_rank_is_zero() -> bool:

@@ -52,8 +52,8 @@ class RunSummary(pl.Callback):
             runs.write_summary(self.run_dir, self.summary)
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.summary.pop("interrupted_at_step", None)
-        self.summary.pop("error", None)
+        for stale in ("interrupted_at_step", "diverged_at_step", "error"):
+            self.summary.pop(stale, None)
         self._write(trainer, pl_module, status="running", max_epochs=trainer.max_epochs)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -86,9 +86,12 @@ class RunSummary(pl.Callback):
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
+        from inception_cli.training.divergence import RunDiverged
         from inception_cli.training.signals import RunInterrupted
 
-        if isinstance(exception, RunInterrupted):
+        if isinstance(exception, RunDiverged):
+            self._write(trainer, pl_module, status="diverged", diverged_at_step=exception.step)
+        elif isinstance(exception, RunInterrupted):
             self._write(
                 trainer, pl_module, status="interrupted", interrupted_at_step=exception.step
             )
