@@ -42,6 +42,8 @@ def docs(session: nox.Session) -> None:
                 missing.append(f"{page.relative_to(ROOT)}: {target}")
     if missing:
         session.error("broken links:\n" + "\n".join(missing))
-    session.install("-e", ".")
+    session.install("-e", ".[test]")
     for command in ("train", "eval", "compare", "models", "bench", "config"):
         session.run("inception", command, "--help", silent=True)
+    # Every command the docs show still works as written (tests/test_docs.py).
+    session.run("pytest", "-q", "tests/test_docs.py")

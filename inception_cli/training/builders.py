@@ -88,6 +88,8 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, facts: dict[str, Any]) -> li
     ]
     if cfg.callbacks.progress_bar == "rich":
         callbacks.append(pl.callbacks.RichProgressBar(leave=True))
+    elif cfg.callbacks.progress_bar == "tqdm":
+        callbacks.append(pl.callbacks.TQDMProgressBar())  # else Lightning picks rich when present
     return callbacks + [instantiate(c) for c in cfg.callbacks.get("extra", {}).values()]
 
 

@@ -41,9 +41,15 @@ def quiet_third_party_noise() -> None:
     - "smaller than the logging interval": short quick-look epochs, logged every 10 steps;
     - the srun hint: Lightning sees Slurm's commands installed; a run started without srun is
       meant to be one process (docs/cluster.md says how to run under srun);
+    - "sync_dist=True" under DDP: the validation errors come from torchmetrics' compute(),
+      which has reduced them over every rank already;
+    - "checkpoint directory exists and is not empty": a resumed run writes into its own
+      checkpoints/ on purpose (previous.ckpt and best.ckpt stay beside last.ckpt);
     - litlogger: an advertisement for a Lightning service."""
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*The `srun` command is available.*")
+    warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
+    warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not empty.*")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
