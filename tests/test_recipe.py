@@ -140,8 +140,8 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 def test_csv_logger_adds_a_new_column_to_the_rows_already_written(tmp_path: Path) -> None:
     logger = RunCSVLogger(tmp_path)
-    logger.log_metrics({"train/loss": 1.5}, step=0)
-    logger.log_metrics({"train/loss": 1.25, "perf/new_metric": 7.0}, step=1)
+    logger.write_row({"train/loss": 1.5}, step=0)
+    logger.write_row({"train/loss": 1.25, "perf/new_metric": 7.0}, step=1)
     header, rows = read_csv(tmp_path / "metrics.csv")
     assert header == [*METRIC_COLUMNS, "perf/new_metric"]
     assert [(r["step"], r["train/loss"], r["perf/new_metric"]) for r in rows] == [
@@ -151,11 +151,21 @@ def test_csv_logger_adds_a_new_column_to_the_rows_already_written(tmp_path: Path
 
 
 def test_csv_logger_of_a_resumed_run_appends_under_the_header_it_finds(tmp_path: Path) -> None:
-    RunCSVLogger(tmp_path).log_metrics({"train/loss": 2.0, "extra": 1.0}, step=0)
-    RunCSVLogger(tmp_path).log_metrics({"train/loss": 1.0}, step=1)
+    RunCSVLogger(tmp_path).write_row({"train/loss": 2.0, "extra": 1.0}, step=0)
+    RunCSVLogger(tmp_path).write_row({"train/loss": 1.0}, step=1)
     header, rows = read_csv(tmp_path / "metrics.csv")
     assert header.count("extra") == 1 and header[: len(METRIC_COLUMNS)] == list(METRIC_COLUMNS)
     assert [(r["step"], r["train/loss"], r["extra"]) for r in rows] == [
         ("0", "2.0", "1.0"),
         ("1", "1.0", ""),
     ]
+
+
+def test_csv_logger_leaves_training_steps_to_the_row_writer(tmp_path: Path) -> None:
+    """Lightning's own call for a training step comes after the step's checkpoint; StepRows has
+    written that row before it, so the logger must not write it twice."""
+    logger = RunCSVLogger(tmp_path)
+    logger.log_metrics({"train/loss": 1.5}, step=0)
+    logger.log_metrics({"val/top1_error": 50.0}, step=0)
+    _, rows = read_csv(tmp_path / "metrics.csv")
+    assert [(r["train/loss"], r["val/top1_error"]) for r in rows] == [("", "50.0")]

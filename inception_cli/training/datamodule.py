@@ -72,7 +72,7 @@ class ImageDataModule(L.LightningDataModule):
             rank=trainer.global_rank if trainer is not None else 0,
             world_size=trainer.world_size if trainer is not None else 1,
             drop_last=train,
-            position=self._position if train else None,
+            position=self._position if train and trainer is not None else None,
         )
         return ResumableLoader(
             KeyedDataset(dataset, self.seed),
