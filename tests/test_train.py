@@ -271,5 +271,6 @@ def test_a_crash_marks_the_run_failed_and_keeps_what_was_logged(tmp_path: Path) 
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "failed"
     assert "boom" in summary["error"]
-    # The two steps finished before the crash stay logged (the third dies before its row).
-    assert [int(r["step"]) for r in read_rows(run_dir)] == [0, 1]
+    # The three steps finished before the crash stay logged: a step's row is written at its
+    # end, before any later callback of that step (here the one that crashes) runs.
+    assert [int(r["step"]) for r in read_rows(run_dir)] == [0, 1, 2]
