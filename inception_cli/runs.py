@@ -65,7 +65,7 @@ def checkpoint(run_dir: Path, which: str) -> Path:
 
 
 # What a run directory holds before its first step: a run that fails then left nothing to keep.
-UNSTARTED_ENTRIES = frozenset({".hydra", ".lock", "train.log"})
+UNSTARTED_ENTRIES = frozenset({".hydra", ".lock", "train.log", "wandb_id"})
 
 
 def discard_if_unstarted(run_dir: Path) -> bool:
@@ -148,11 +148,9 @@ def bench_dir(root: Path = DEFAULT_RUNS_DIR) -> Path:
 def unique_path(path: Path) -> Path:
     """`path`, or path-1, path-2 ... beside it if it exists: results are never overwritten.
     (A name is only proposed here; `write_new_json` refuses a file that appeared meanwhile.)"""
-    candidate, number = path, 0
-    while candidate.exists():
-        number += 1
-        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
-    return candidate
+    from inception_cli.outputs import numbered
+
+    return next(candidate for candidate in numbered(path) if not candidate.exists())
 
 
 def now_iso() -> str:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.user import inception as run_in
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("WANDB_MODE", "offline")
@@ -26,14 +27,7 @@ def run_inception(
     args: list[str], cwd: Path, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed CLI the way a user does, in `cwd`."""
-    return subprocess.run(
-        [sys.executable, "-m", "inception_cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"},
-    )
+    return run_in(cwd, *args, timeout=timeout)
 
 
 @pytest.fixture

@@ -1,0 +1,49 @@
+"""The command line as a user runs it: a real subprocess (not an in-process call that
+`os.execv` could replace), and a fingerprint of what an earlier run left on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+TINY = ["debug=tiny", "data.num_train=8", "data.num_val=4"]
+
+
+def inception(cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "inception_cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    """Every file under `folder` and the hash of its bytes."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], expected: str) -> None:
+    """Exit status 2, one line on stderr that starts with `error: ` and holds `expected`, no
+    traceback."""
+    assert done.returncode == 2, done.stderr[-3000:]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
+
+
+def finished_run(cwd: Path) -> Path:
+    """Train the tiny run a user would have in `cwd`/runs and return its directory."""
+    done = inception(cwd, "train", *TINY)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (run_dir,) = [p for p in (cwd / "runs").iterdir() if p.is_dir() and p.name[0] != "."]
+    return run_dir
