@@ -21,10 +21,14 @@ app = typer.Typer(
     help="Train, evaluate and compare Inception-v3/v4 and Inception-ResNet-v1/v2.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
 )
 config_app = typer.Typer(help="Inspect the composed configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+data_app = typer.Typer(
+    help="Prepare data sets: pack image folders into shards.", no_args_is_help=True
+)
+app.add_typer(data_app, name="data")
 
 PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
@@ -45,8 +49,26 @@ def guarded(work: Callable[[], T]) -> T:
         raise  # unreachable: fail() exits
 
 
+def complete_override(ctx: typer.Context, incomplete: str) -> list[str]:
+    """TAB on an override: group options (`model=<TAB>`), launchers, sweepers and keys."""
+    from inception_cli.completion import complete_override as complete
+
+    return complete(list(ctx.params.get("overrides") or ()), incomplete)
+
+
+Overrides = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Hydra overrides: key=value, +key=value, ~key.",
+        metavar="OVERRIDES",
+        autocompletion=complete_override,
+        show_default=False,
+    ),
+]
+
+
 @app.command(context_settings=PASSTHROUGH)
-def train(ctx: typer.Context) -> None:
+def train(ctx: typer.Context, overrides: Overrides = None) -> None:
     """Train a network. Arguments are Hydra overrides: `model=irv2 trainer.devices=8`, `-m` sweeps.
 
     Examples:
@@ -57,7 +79,7 @@ def train(ctx: typer.Context) -> None:
     """
     from inception_cli.training.launch import prepare_train_argv
 
-    argv = guarded(lambda: prepare_train_argv(list(ctx.args)))
+    argv = guarded(lambda: prepare_train_argv([*(overrides or []), *ctx.args]))
     sys.stdout.flush()
     # Hydra owns argv and the process: replace this one with the Hydra task module.
     os.execv(sys.executable, [sys.executable, "-m", "inception_cli.tasks.train", *argv])
@@ -66,13 +88,42 @@ def train(ctx: typer.Context) -> None:
 @config_app.command("show", context_settings=PASSTHROUGH)
 def config_show(
     ctx: typer.Context,
+    overrides: Overrides = None,
     resolve: Annotated[bool, typer.Option(help="Resolve ${...} interpolations.")] = True,
 ) -> None:
     """Print the composed training config for the given overrides, without running anything."""
     from inception_cli.config import compose_train_config, print_config
 
-    cfg = guarded(lambda: compose_train_config(list(ctx.args)))
+    cfg = guarded(lambda: compose_train_config([*(overrides or []), *ctx.args]))
     print_config(cfg, resolve=resolve)
+
+
+@data_app.command("pack")
+def data_pack(
+    source: Annotated[Path, typer.Argument(help="Image folder: train/<class>/*, val/.")],
+    destination: Annotated[Path, typer.Argument(help="Folder for the shards and index.json.")],
+    max_side: Annotated[
+        int | None,
+        typer.Option(help="Shrink images whose longer side is over this many px to it, e.g. 320."),
+    ] = None,
+    shard_size: Annotated[str, typer.Option(help="Bytes per shard: 256MB, 1GB, ...")] = "256MB",
+    workers: Annotated[
+        int | None, typer.Option(help="Encoding processes (default: one per core).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Pack the first N images of each split.")
+    ] = None,
+) -> None:
+    """Pack an image folder into tar shards with an index; a killed pack resumes when run again.
+
+    Train from them with `inception train data=shards data.root=DST` (docs/data.md).
+    """
+    from inception_cli.tasks.data_pack import run_pack
+
+    options: dict[str, Any] = dict(
+        max_side=max_side, shard_size=shard_size, workers=workers, limit=limit
+    )
+    guarded(lambda: run_pack(source, destination, **options))
 
 
 @app.command()
@@ -99,48 +150,70 @@ def evaluate(
     exclude_blacklist: Annotated[
         Path | None, typer.Option(help="Devkit blacklist file (1-based validation indices).")
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Network inputs (crops) per forward pass.")] = 32,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help="Network inputs (crops) per forward pass [default: 128 CPU, 512 GPU]."),
+    ] = None,
     ema: Annotated[bool, typer.Option(help="Use the EMA weights of a run.")] = True,
     output: Annotated[Path | None, typer.Option(help="Where to write the JSON result.")] = None,
     limit: Annotated[int | None, typer.Option(help="Evaluate only the first N images.")] = None,
+    precision: Annotated[
+        str,
+        typer.Option(
+            help="auto (bf16 where native, as `inception train`), 32, bf16-mixed, 16-mixed."
+        ),
+    ] = "auto",
+    channels_last: Annotated[bool, typer.Option(help="NHWC memory format.")] = True,
+    devices: Annotated[
+        int, typer.Option(help="Processes sharing the images: one per GPU, or CPU cores split.")
+    ] = 1,
 ) -> None:
     """Evaluate runs or published weights; several form an ensemble.
 
     Each argument is a run directory, or `model=<name> weights=timm:<tag>` for published weights.
-    With none, the most recent finished run under ./runs is used.
+    With none, the most recent finished run under ./runs is used. An interrupted evaluation
+    continues when the same command is run again.
     """
     from inception_cli.tasks.evaluate import run_eval
 
-    guarded(
-        lambda: run_eval(
-            list(ctx.args),
-            crops=crops,
-            data=data,
-            split=split,
-            exclude_blacklist=exclude_blacklist,
-            batch_size=batch_size,
-            ema=ema,
-            output=output,
-            limit=limit,
-        )
+    options: dict[str, Any] = dict(
+        crops=crops,
+        data=data,
+        split=split,
+        exclude_blacklist=exclude_blacklist,
+        batch_size=batch_size,
+        ema=ema,
+        output=output,
+        limit=limit,
+        precision=precision,
+        channels_last=channels_last,
+        devices=devices,
     )
+    guarded(lambda: run_eval(list(ctx.args), **options))
 
 
 @app.command()
 def compare(
     run_dirs: Annotated[list[Path] | None, typer.Argument(help="Run directories (runs/*).")] = None,
     metric: Annotated[str, typer.Option(help="top1, top5 or both.")] = "both",
-    x: Annotated[str, typer.Option(help="X axis: epoch, hours or step.")] = "epoch",
+    x: Annotated[
+        str, typer.Option(help="X axis: epoch, hours, step or images (images seen).")
+    ] = "epoch",
     group_by: Annotated[
-        str | None, typer.Option(help="Group runs (seeds) by this key, e.g. model.")
+        str | None, typer.Option(help="model: one table row per model instead of per run.")
     ] = None,
     threshold: Annotated[
         float | None, typer.Option(help="Error (%) whose first crossing is reported.")
     ] = None,
-    output: Annotated[Path | None, typer.Option(help="Folder for the figures.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for the figures and report.html [default: a new compare/ beside the runs]."
+        ),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, md, csv or json.")] = "table",
 ) -> None:
-    """Compare the convergence of runs: Figs 25/26 curves and a Table 2 style table."""
+    """Compare runs with the paper: Figs 21-26 over seeds, Tables 2/5, report.html."""
     from inception_cli.tasks.compare import run_compare
 
     guarded(
@@ -174,7 +247,18 @@ def bench(
         typer.Option(help="timm (same settings) or timm-fp32 (timm in plain float32, NCHW)."),
     ] = None,
     repeats: Annotated[int, typer.Option(help="Timed repeats (pairs with --vs).")] = 5,
-    output: Annotated[Path | None, typer.Option(help="Where to write the JSON figures.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="The JSON figures' file, or a folder for a new one (never replaced)."),
+    ] = None,
+    shards: Annotated[
+        Path | None,
+        typer.Option(help="Data mode: a pack to read [default: the JPEG folder, packed here]."),
+    ] = None,
+    max_side: Annotated[
+        int | None,
+        typer.Option(help="Data mode: the longer side of the images packed here [320]."),
+    ] = None,
 ) -> None:
     """Measure training / evaluation / data throughput, optionally against timm."""
     from inception_cli.tasks.bench import run_bench
@@ -189,12 +273,15 @@ def bench(
         vs=vs,
         repeats=repeats,
         output=output,
+        shards=shards,
+        max_side=max_side,
     )
     guarded(lambda: run_bench(list(ctx.args), **options))
 
 
 def main() -> None:
-    app()
+    # The name fixes the completion variable (_INCEPTION_COMPLETE) under `python -m` too.
+    app(prog_name="inception")
 
 
 if __name__ == "__main__":

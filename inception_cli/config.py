@@ -16,8 +16,6 @@ from inception_cli.errors import InputError, first_line
 from inception_cli.resolvers import register_resolvers
 
 TRAIN_CONFIG = "train"
-# Packages whose callables a config read back from a run directory may instantiate.
-TRUSTED_PACKAGES = ("torch", "torchvision", "lightning", "torchmetrics", "timm", "inception_cli")
 
 
 def config_dir() -> Path:
@@ -86,6 +84,7 @@ def check_overrides(overrides: Sequence[str]) -> None:
                     f"unknown {override.key_or_group} {value!r}; choose one of: {options}"
                 )
     check_launcher(parsed)
+    check_sweeper(parsed)
     defaults = _compose_plain(first_of_each_sweep([str(o.input_line) for o in selections]))
     for override in parsed:
         key = override.key_or_group
@@ -132,6 +131,43 @@ def check_launcher(parsed: list[Any]) -> None:
                 )
 
 
+SWEEPER_GROUP = "hydra/sweeper"
+SEARCH_GROUP = "hparams_search"  # conf/hparams_search/: searches with the Optuna sweeper
+# sweeper option -> (the module of its plugin, the extra that installs it)
+SWEEPER_PLUGINS = {"optuna": ("hydra_plugins.hydra_optuna_sweeper", "optuna")}
+
+
+def check_sweeper(parsed: list[Any]) -> None:
+    """`hydra/sweeper=` names Hydra's basic sweeper or a plugin that is installed, as does an
+    `hparams_search=` config (Optuna); `interval(...)` values need a sweeper that samples."""
+    chosen = [str(v) for o in parsed if o.key_or_group == SWEEPER_GROUP for v in _values_of(o)]
+    searches = [o for o in parsed if o.key_or_group == SEARCH_GROUP and not o.is_delete()]
+    if any(value is not None for o in searches for value in _values_of(o)):
+        chosen.append("optuna")
+    for value in chosen:
+        if value != "basic" and value not in SWEEPER_PLUGINS:
+            known = ", ".join(["basic", *SWEEPER_PLUGINS])
+            raise InputError(f"unknown hydra/sweeper {value!r}; choose one of: {known}")
+        module, extra = SWEEPER_PLUGINS.get(value, (None, None))
+        if module and importlib.util.find_spec(module) is None:
+            raise InputError(
+                f"hydra/sweeper={value} needs Hydra's {value} sweeper: "
+                f"pip install 'inception-paper-lab[{extra}]'"
+            )
+    sampled = [o for o in parsed if o.is_sweep_override() and _is_interval(o)]
+    if sampled and not any(value != "basic" for value in chosen):
+        raise InputError(
+            f"{sampled[0].input_line} is sampled by a search: add hydra/sweeper=optuna "
+            "(and -m), or list values: key=a,b,c"
+        )
+
+
+def _is_interval(override: Any) -> bool:
+    from hydra.core.override_parser.types import IntervalSweep
+
+    return isinstance(override.value(), IntervalSweep)
+
+
 def _has_key(cfg: DictConfig, key: str) -> bool:
     parent_key, _, leaf = key.rpartition(".")
     parent = OmegaConf.select(cfg, parent_key, throw_on_missing=False) if parent_key else cfg
@@ -152,6 +188,8 @@ def _compose_plain(overrides: list[str]) -> DictConfig:
 
 def _values_of(override: Any) -> list[Any]:
     if override.is_sweep_override():
+        if _is_interval(override):  # interval(a,b) is sampled by a sweeper: check its ends
+            return [override.value().start, override.value().end]
         return list(override.sweep_iterator())
     return [override.value()]
 
@@ -223,37 +261,6 @@ def check_data(cfg: DictConfig) -> None:
     from inception_cli.data import check_data_config
 
     check_data_config(cfg.data)
-
-
-def untrusted_targets(cfg: Any, trusted: Sequence[str] = TRUSTED_PACKAGES) -> list[str]:
-    """The `_target_`s of a config outside the trusted packages (a run directory from elsewhere
-    could name any callable; instantiating it would run that code)."""
-    found: list[str] = []
-    if isinstance(cfg, DictConfig) or OmegaConf.is_list(cfg):
-        container = OmegaConf.to_container(cfg, resolve=False)
-    else:
-        container = cfg
-    stack = [container]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            target = node.get("_target_")
-            if isinstance(target, str) and target.split(".")[0] not in trusted:
-                found.append(target)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return found
-
-
-def check_trusted_targets(cfg: DictConfig, where: Path, *, trust: bool = False) -> None:
-    """Refuse a saved config that would instantiate code outside the trusted packages."""
-    found = [] if trust else untrusted_targets(cfg)
-    if found:
-        raise InputError(
-            f"{where} names {found[0]!r} as a _target_, outside {', '.join(TRUSTED_PACKAGES)}; "
-            "refusing to instantiate it (add trust_config=true if you trust this run)"
-        )
 
 
 def print_config(cfg: DictConfig, *, resolve: bool = True) -> None:

@@ -51,46 +51,75 @@ def models_table(size: int | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def _weights_cell(tags: list[str]) -> str:
-    """'inception_v3: tf_in1k, tv_in1k' rather than the repeated full tags, to fit 80 columns."""
+WIDE = 120  # from this width on the descriptions fit in a column of the table
+
+
+def _weights_cell(tags: list[str], *, with_timm_name: bool = True) -> str:
+    """'inception_v3: tf_in1k, tv_in1k' rather than the repeated full tags; without the timm
+    name, only the tags (the name is then listed under the table)."""
     if not tags:
         return "—"
     timm_name = tags[0].partition(".")[0]
-    return f"{timm_name}: " + ", ".join(tag.partition(".")[2] for tag in tags)
+    listed = ", ".join(tag.partition(".")[2] for tag in tags)
+    return f"{timm_name}: {listed}" if with_timm_name else listed
 
 
-def print_models_table(size: int | None = None) -> None:
+def _numbers_table(rows: list[dict[str, Any]], size: int | None, *, wide: bool) -> Any:
     from rich import box
-    from rich.console import Console
     from rich.table import Table
 
-    rows = models_table(size)
     at = f"{size}x{size}" if size is not None else "each model's default input size"
     table = Table(
         title="Models (1000 classes, width 1)",
         caption=f"GFLOPs at {at}, one image, 2 per multiply-add.\n"
-        "Published weights: weights=timm:<timm model>.<tag>, e.g. timm:inception_v4.tf_in1k",
+        "Weights: weights=timm:<timm model>.<tag>, e.g. timm:inception_v4.tf_in1k",
         box=box.SIMPLE_HEAD,
         collapse_padding=True,
         pad_edge=False,
     )
     table.add_column("name", no_wrap=True, style="bold")
-    table.add_column("description", ratio=1)
-    table.add_column("type", no_wrap=True)
-    table.add_column("params", justify="right", no_wrap=True)
-    table.add_column("GFLOPs", justify="right", no_wrap=True)
-    table.add_column("input", justify="right", no_wrap=True)
-    table.add_column("min", justify="right", no_wrap=True)
+    if wide:
+        table.add_column("description", ratio=1)
+    for header in ("type", "params", "GFLOPs", "input", "min"):
+        table.add_column(header, justify="left" if header == "type" else "right", no_wrap=True)
     table.add_column("published weights", min_width=12, overflow="fold")
     for row in rows:
-        table.add_row(
-            row["name"],
-            row["description"],
+        numbers = [
             "residual" if row["residual"] else "pure",
             f"{row['params']:,}",
             f"{row['gflops']:.2f}",
             str(row["default_input_size"]),
             str(row["min_input_size"]),
-            _weights_cell(row["pretrained_tags"]),
-        )
-    Console().print(table)
+        ]
+        description = [row["description"]] if wide else []
+        weights = _weights_cell(row["pretrained_tags"], with_timm_name=wide)
+        table.add_row(row["name"], *description, *numbers, weights)
+    return table
+
+
+def _descriptions(rows: list[dict[str, Any]]) -> Any:
+    """Below a narrow table: each model's description and timm name, wrapped under itself."""
+    from rich.table import Table
+
+    listing = Table.grid(padding=(0, 2))
+    listing.add_column(no_wrap=True, style="bold")
+    listing.add_column(ratio=1)
+    for row in rows:
+        tags = row["pretrained_tags"]
+        timm = f"; timm model {tags[0].partition('.')[0]}" if tags else ""
+        listing.add_row(row["name"], row["description"] + timm)
+    return listing
+
+
+def print_models_table(size: int | None = None, console: Any = None) -> None:
+    """The table, fitted to the terminal: descriptions in a column from WIDE columns on, else
+    listed under the numbers, so that nothing is cut into fragments at 80 columns."""
+    from rich.console import Console
+
+    console = console or Console()
+    rows = models_table(size)
+    wide = console.width >= WIDE
+    console.print(_numbers_table(rows, size, wide=wide))
+    if not wide:
+        console.print()
+        console.print(_descriptions(rows))

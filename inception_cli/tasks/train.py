@@ -7,8 +7,10 @@ same module in every rank with `hydra.run.dir` pointing at the shared run direct
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -31,7 +33,8 @@ DIVERGED_EXIT_STATUS = 3  # not bad input (2), not a crash (1): the run itself w
 
 
 @hydra.main(config_path=str(config_dir()), config_name=TRAIN_CONFIG, version_base="1.3")
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> float:
+    """Train one run; returns its best val/top1_error, what Hydra's sweepers (Optuna) minimise."""
     from hydra.core.hydra_config import HydraConfig
 
     hydra_cfg = HydraConfig.get()
@@ -48,7 +51,7 @@ def main(cfg: DictConfig) -> None:
         if not cfg.get("resume") and hydra_cfg.output_subdir is not None:
             # Hydra saves the config with interpolations; eval and resume want the values.
             runs.save_config(run_dir, OmegaConf.to_yaml(cfg, resolve=True))
-        train(cfg, run_dir, resume=continuing)
+        return best_val_top1_error(train(cfg, run_dir, resume=continuing))
     except (InputError, RunLocked) as err:
         if not cfg.get("resume") and not continuing and global_rank() == 0:
             lock.release()
@@ -70,6 +73,13 @@ def main(cfg: DictConfig) -> None:
         sys.exit(stop.exit_status)
     finally:
         lock.release()
+
+
+def best_val_top1_error(summary: dict[str, Any]) -> float:
+    """The run's best validation top-1 error in percent; infinity when it never validated, so
+    that a sweeper ranks it last rather than failing the sweep."""
+    best = summary.get("best_val_top1_error")
+    return float(best) if best is not None else math.inf
 
 
 if __name__ == "__main__":

@@ -62,14 +62,21 @@ def run_facts(cfg: DictConfig, model: nn.Module) -> dict[str, Any]:
 
 
 def build_callbacks(cfg: DictConfig, run_dir: Path, facts: dict[str, Any]) -> list[pl.Callback]:
+    from inception_cli.tracking import run_hyperparameters
     from inception_cli.training.checkpointing import LastCheckpoint, RandomState
     from inception_cli.training.csv_logger import StepRows
     from inception_cli.training.divergence import DivergenceGuard
+    from inception_cli.training.hyperparameters import LogHyperparameters
+    from inception_cli.training.perf import PerformanceMetrics
+    from inception_cli.training.progress_bar import progress_bar
     from inception_cli.training.signals import GracefulStop
     from inception_cli.training.summary import RunSummary
 
     last = LastCheckpoint(run_dir, cfg.callbacks.checkpoint_every_n_train_steps)
+    perf = PerformanceMetrics(lambda: build_model(cfg.model))
     callbacks: list[pl.Callback] = [
+        perf,  # first: its step figures are logged before StepRows writes the step's row
+        LogHyperparameters(run_hyperparameters(cfg, facts)),
         StepRows(),  # before the checkpoints: a step's row is on disk before its checkpoint
         DivergenceGuard(cfg.divergence.max_loss),  # before them too: no non-finite checkpoint
         RandomState(),
@@ -86,11 +93,11 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, facts: dict[str, Any]) -> li
         ),
         RunSummary(run_dir, facts),
     ]
-    if cfg.callbacks.progress_bar == "rich":
-        callbacks.append(pl.callbacks.RichProgressBar(leave=True))
-    elif cfg.callbacks.progress_bar == "tqdm":
-        callbacks.append(pl.callbacks.TQDMProgressBar())  # else Lightning picks rich when present
-    return callbacks + [instantiate(c) for c in cfg.callbacks.get("extra", {}).values()]
+    bar = progress_bar(cfg.callbacks.progress_bar, int(cfg.trainer.log_every_n_steps))
+    if bar is not None:  # given one, Lightning adds no bar of its own
+        callbacks.append(bar)
+    extra = [instantiate(c) for c in cfg.callbacks.get("extra", {}).values()]
+    return [*callbacks, *extra, perf.step_end]  # step_end last: the end of a step's work
 
 
 def build_loggers(logger_cfg: DictConfig, run_dir: Path) -> list[Any]:
@@ -98,14 +105,10 @@ def build_loggers(logger_cfg: DictConfig, run_dir: Path) -> list[Any]:
     loggers = []
     for name, cfg in logger_cfg.items():
         if name == "wandb":
-            loggers.append(
-                instantiate(
-                    cfg,
-                    save_dir=str(run_dir),
-                    name=cfg.get("name") or run_dir.name,
-                    id=run_dir.name,
-                )
-            )
+            from inception_cli.tracking import wandb_logger_arguments
+
+            # A random id kept in the run directory, the sweep or experiment as its group.
+            loggers.append(instantiate(cfg, **wandb_logger_arguments(run_dir, cfg)))
         else:
             loggers.append(instantiate(cfg, save_dir=str(run_dir)))
     return loggers

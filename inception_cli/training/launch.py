@@ -15,7 +15,6 @@ from inception_cli import runs
 from inception_cli.config import (
     check_data,
     check_overrides,
-    check_trusted_targets,
     compose_train_config,
     launcher_choice,
     load_run_config,
@@ -24,6 +23,7 @@ from inception_cli.errors import InputError
 from inception_cli.run_claims import lock_holder, locked_message
 from inception_cli.training.continuation import check_continuation, record_continuation
 from inception_cli.training.preflight import check_every_job, preflight
+from inception_cli.trusted import check_trusted_targets
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
 TRUST_CONFIG = "trust_config=true"  # with resume=: instantiate any _target_ the saved config names

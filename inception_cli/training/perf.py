@@ -1,0 +1,146 @@
+"""How fast a run trains, logged every `trainer.log_every_n_steps` optimizer steps:
+
+- `perf/images_per_s`: training images per second, all ranks together;
+- `perf/mfu`: model FLOPs per second of one device over its peak (benchmarking/peak.py: a GPU's
+  datasheet figure, a CPU's matmul peak measured at the start, as `inception bench` does), the
+  FLOPs of a training step counted once by the tool's counter (benchmarking/flops.py);
+- `perf/data_wait_share`: the share of the time spent waiting for the next batch.
+
+Each figure covers the steps since the previous one, validation left out. They are logged with
+`pl_module.log`, so they reach every logger and, through `StepRows`, metrics.csv: this callback
+must come before `StepRows`, and its `step_end` marker after every other callback, so that the
+time the other callbacks take (checkpoints) is not counted as waiting for data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch import nn
+
+PERF_KEYS = ("perf/images_per_s", "perf/mfu", "perf/data_wait_share")
+COMPUTE_DTYPES = {"bf16": torch.bfloat16, "16": torch.float16, "64": torch.float64}
+
+
+def compute_dtype(precision: str) -> torch.dtype:
+    """The dtype matmuls and convolutions run in under Lightning's `precision`."""
+    return COMPUTE_DTYPES.get(str(precision).split("-")[0], torch.float32)
+
+
+def training_flops_per_image(model_factory: Callable[[], nn.Module], batch: torch.Tensor) -> float:
+    """FLOPs of a forward and backward pass of one image shaped like `batch`'s, counted on the
+    meta device: nothing is allocated or computed, and no random stream moves."""
+    from inception_cli.benchmarking.flops import count_flops
+
+    # Two images: BatchNorm in training mode refuses a batch of one at 1x1 feature maps.
+    with torch.device("meta"):
+        model = model_factory()
+        return count_flops(model, torch.empty(2, *batch.shape[1:]), train=True) / 2
+
+
+def batch_images(batch: Any) -> torch.Tensor:
+    return batch[0] if isinstance(batch, list | tuple) else batch
+
+
+class StepEnd(pl.Callback):
+    """Marks the end of a step's work, after every other callback of the step."""
+
+    def __init__(self, perf: PerformanceMetrics) -> None:
+        self.perf = perf
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if trainer.is_global_zero:
+            self.perf.ready_at = time.perf_counter()
+
+
+class PerformanceMetrics(pl.Callback):
+    """Logs PERF_KEYS from global rank 0, with `StepRows`'s cadence. `model_factory` builds the
+    trained network anew (on the meta device, for counting its FLOPs)."""
+
+    def __init__(self, model_factory: Callable[[], nn.Module]) -> None:
+        self.model_factory = model_factory
+        self.step_end = StepEnd(self)
+        self.peak_flops: float | None = None
+        self.flops_per_image: float | None = None
+        self.ready_at: float | None = None  # when the previous step's work ended
+        self._reset_window(time.perf_counter())
+
+    def _reset_window(self, now: float) -> None:
+        self.window_start = now
+        self.images = 0
+        self.waited_s = 0.0
+        self.left_out_s = 0.0  # validation and the measurements of this callback
+        self.validation_start: float | None = None
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.is_global_zero:
+            from inception_cli.benchmarking.peak import device_peak_flops
+
+            dtype = compute_dtype(trainer.precision)
+            self.peak_flops = device_peak_flops(trainer.strategy.root_device, dtype)
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # The first batch of an epoch is fetched after this hook (new loader iterator, workers).
+        self.ready_at = time.perf_counter()
+        if self.images == 0:
+            self._reset_window(self.ready_at)
+
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if not trainer.is_global_zero:
+            return
+        now = time.perf_counter()
+        if self.ready_at is not None:
+            self.waited_s += now - self.ready_at
+            self.ready_at = None
+        if self.flops_per_image is None:
+            self.flops_per_image = training_flops_per_image(self.model_factory, batch_images(batch))
+            self.left_out_s += time.perf_counter() - now
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, *_: Any
+    ) -> None:
+        if not trainer.is_global_zero:
+            return
+        self.images += len(batch_images(batch))
+        if trainer.fit_loop._should_accumulate() or not is_logging_step(trainer):
+            return
+        if trainer.strategy.root_device.type == "cuda":
+            torch.cuda.synchronize()  # the window ends when the device has done its work
+        now = time.perf_counter()
+        metrics = self.window_metrics(now - self.window_start - self.left_out_s, trainer.world_size)
+        for key, value in metrics.items():
+            pl_module.log(key, value, rank_zero_only=True, on_step=True, on_epoch=False)
+        self._reset_window(now)
+
+    def window_metrics(self, seconds: float, world_size: int) -> dict[str, float]:
+        """PERF_KEYS over the window: its images, seconds and waits (those of rank 0, which
+        stand for every rank's)."""
+        seconds = max(seconds, 1e-9)
+        device_flops_per_s = (self.flops_per_image or 0.0) * self.images / seconds
+        return {
+            "perf/images_per_s": self.images * world_size / seconds,
+            "perf/mfu": device_flops_per_s / self.peak_flops if self.peak_flops else 0.0,
+            "perf/data_wait_share": min(1.0, self.waited_s / seconds),
+        }
+
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.validation_start = time.perf_counter()
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.validation_start is not None:
+            now = time.perf_counter()
+            self.left_out_s += now - self.validation_start
+            self.validation_start = None
+            self.ready_at = now
+
+
+def is_logging_step(trainer: pl.Trainer) -> bool:
+    """The steps `StepRows` writes a row for: every `log_every_n_steps`-th, and the last."""
+    every = int(getattr(trainer, "log_every_n_steps", 1))
+    return bool(every and trainer.global_step % every == 0) or trainer.should_stop
