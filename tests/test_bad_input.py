@@ -4,46 +4,21 @@ and faults")."""
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-
-TINY = ["debug=tiny", "data.num_train=8", "data.num_val=4"]
-
-
-def inception(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "inception_cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
-
-
-def fingerprint(folder: Path) -> dict[str, str]:
-    return {
-        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
+from support.user import TINY, assert_one_line_error, fingerprint, finished_run, inception
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with one finished run in runs/, as a user's would have."""
     cwd = tmp_path_factory.mktemp("user")
-    done = inception(cwd, "train", *TINY)
-    assert done.returncode == 0, done.stderr[-3000:]
+    finished_run(cwd)
     return cwd
 
 
@@ -91,10 +66,7 @@ def test_bad_train_input_is_one_line_and_exit_2(case: str, workdir: Path) -> Non
 
     done = inception(workdir, "train", *args)
 
-    assert done.returncode == 2, done.stderr[-3000:]
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
-    assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
+    assert_one_line_error(done, expected)
     assert fingerprint(run_dir) == before, "the earlier run is left byte for byte as it was"
     assert sorted((workdir / "runs").iterdir()) == runs_before, "no half-made run directory"
 
@@ -125,3 +97,41 @@ def test_a_diverging_run_stops_keeps_finite_weights_and_says_so(tmp_path: Path) 
     assert floats and all(bool(torch.isfinite(v).all()) for v in floats)
     assert saved["global_step"] < summary["diverged_at_step"]
     assert all(math.isfinite(x) for x in [summary["effective_lr"]])
+
+
+class FakeStrategy:
+    def reduce_boolean_decision(self, decision: bool, all: bool = True) -> bool:  # noqa: A002
+        return decision
+
+
+class FakeTrainer:
+    def __init__(self, log_every_n_steps: int) -> None:
+        self.log_every_n_steps = log_every_n_steps
+        self.global_step = 0
+        self.should_stop = False
+        self.sanity_checking = False
+        self.strategy = FakeStrategy()
+
+
+def test_the_divergence_guard_reads_losses_only_where_it_must_and_names_the_first_bad_step() -> (
+    None
+):
+    """Reading a loss on the host waits for the device: the guard does it on logging steps
+    and before checkpoints, and still reports the first bad step."""
+    from inception_cli.training.divergence import DivergenceGuard, RunDiverged
+
+    guard, trainer = DivergenceGuard(), FakeTrainer(log_every_n_steps=10)
+    for step, loss in enumerate([1.0, math.nan, 2.0, math.inf], start=1):
+        trainer.global_step = step
+        guard.on_train_batch_end(trainer, None, {"loss": torch.tensor(loss)})  # type: ignore[arg-type]
+    with pytest.raises(RunDiverged) as stopped:
+        guard.on_save_checkpoint(trainer, None, {})  # type: ignore[arg-type]
+    assert stopped.value.step == 2 and math.isnan(stopped.value.loss)
+
+    bounded = DivergenceGuard(max_loss=5.0)
+    trainer.global_step = 10  # a logging step
+    with pytest.raises(RunDiverged):
+        bounded.on_train_batch_end(trainer, None, torch.tensor(6.0))  # type: ignore[arg-type]
+    finite = DivergenceGuard()
+    finite.on_train_batch_end(trainer, None, torch.tensor(1.0))  # type: ignore[arg-type]
+    finite.on_train_end(trainer, None)  # type: ignore[arg-type]

@@ -22,6 +22,22 @@ OptimizerFactory = Callable[..., Optimizer]
 SchedulerFactory = Callable[..., LRScheduler]
 
 
+class DeadFraction:
+    """Forward pre-hook on a network's average pooling: the share of exact zeros in the features
+    it receives, in training (section 3.3: wide residual networks "died", the last layer before
+    the pooling giving only zeros, unless their residuals were scaled down). It holds no
+    reference to the LightningModule, so copying the network stays cheap."""
+
+    def __init__(self) -> None:
+        self.value: torch.Tensor | None = None
+
+    def __call__(self, pool: nn.Module, args: tuple[Any, ...]) -> None:
+        if pool.training:
+            features = args[0].detach()
+            # count_nonzero reads the features once and makes no float copy of them.
+            self.value = 1.0 - torch.count_nonzero(features) / features.numel()
+
+
 class InceptionClassifier(pl.LightningModule):
     """Trains any network of the registry with the paper's recipe.
 
@@ -64,6 +80,13 @@ class InceptionClassifier(pl.LightningModule):
             self.ema_model = copy.deepcopy(model).requires_grad_(False)
         self.ema_updates: torch.Tensor
         self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
+        # The count on the host too: reading the buffer every step would wait for the device.
+        self._ema_count: int | None = None
+        # After the EMA copy, so only the trained network carries the hook.
+        self.dead_fraction = DeadFraction()
+        pool = getattr(model, "global_pool", None)
+        if isinstance(pool, nn.Module):
+            pool.register_forward_pre_hook(self.dead_fraction)
 
         num_classes = int(model.num_classes)  # type: ignore[arg-type]
         self.val_top1 = MulticlassAccuracy(num_classes, top_k=1, average="micro")
@@ -97,8 +120,12 @@ class InceptionClassifier(pl.LightningModule):
         top1_error = 100.0 * (logits.argmax(dim=1) != labels).float().mean()
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/top1_error", top1_error)
-        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"])
-        self.log("time/elapsed_s", self.elapsed_s())
+        # Host numbers as CPU tensors: `log` would copy a float to the device, a copy that
+        # waits for the device's queued work.
+        self.log("lr", torch.tensor(self.trainer.optimizers[0].param_groups[0]["lr"]))
+        self.log("time/elapsed_s", torch.tensor(self.elapsed_s(), dtype=torch.float64))
+        if self.dead_fraction.value is not None:
+            self.log("train/dead_fraction", self.dead_fraction.value)
         return loss
 
     def compute_loss(self, output: Any, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,8 +142,11 @@ class InceptionClassifier(pl.LightningModule):
         checkpoint is written (in on_train_batch_end), so a resumed run misses neither."""
         super().optimizer_step(*args, **kwargs)
         if self.ema_model is not None and self.ema_decay is not None:
-            update_ema(self.ema_model, self.model, ema_decay(self.ema_decay, int(self.ema_updates)))
-            self.ema_updates += 1
+            if self._ema_count is None:  # first step of a session: the buffer a resume restored
+                self._ema_count = int(self.ema_updates)
+            update_ema(self.ema_model, self.model, ema_decay(self.ema_decay, self._ema_count))
+            self._ema_count += 1
+            self.ema_updates.fill_(self._ema_count)
 
     # -- validation ----------------------------------------------------------------------------
     def evaluation_model(self) -> nn.Module:
@@ -166,6 +196,7 @@ class InceptionClassifier(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.elapsed_before_s = float(checkpoint.get("elapsed_s", 0.0))
+        self._ema_count = None  # read again from the restored buffer
 
 
 def stepping_batches(trainer: pl.Trainer) -> tuple[int, int]:
