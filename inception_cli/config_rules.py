@@ -79,14 +79,21 @@ def batch_limit(value: Any) -> bool:
     return value >= 0 if isinstance(value, int) else 0.0 <= value <= 1.0
 
 
+def augmentation(value: Any) -> bool:
+    """data.augment: a bool, or the name of a TF-slim preprocessing (data/spec.py)."""
+    return isinstance(value, bool) or str(value) in ("true", "false", *TF_SLIM_AUGMENTATIONS)
+
+
 def residual_scale(value: Any) -> bool:
     values = list(value) if isinstance(value, list | tuple) or OmegaConf.is_list(value) else [value]
     return len(values) in (1, 3) and all(number(v) and v > 0 for v in values)
 
 
 POSITIVE = within(0.0, math.inf, low_open=True)
-# Keys whose values take more forms than their default's type (trainer.devices=auto, =[0,1]).
-OWN_TYPES = frozenset({"trainer.devices"})
+# Keys whose values take more forms than their default's type (trainer.devices=auto, =[0,1];
+# data.augment=inception).
+OWN_TYPES = frozenset({"trainer.devices", "data.augment"})
+TF_SLIM_AUGMENTATIONS = ("inception", "inception_fast")  # as data/spec.py, kept torch-free
 RULES: dict[str, Rule] = {
     "seed": at_least(0),
     "loss.label_smoothing": within(0.0, 1.0, high_open=True),
@@ -103,6 +110,7 @@ RULES: dict[str, Rule] = {
     "data.num_val": at_least(1),
     "data.crop_fraction": within(0.0, 1.0, low_open=True),
     "data.color_jitter": within(0.0, math.inf),
+    "data.augment": Rule(augmentation, "true, false, inception or inception_fast"),
     "optimizer.lr": POSITIVE,
     "optimizer.weight_decay": within(0.0, math.inf),
     "optimizer.momentum": within(0.0, 1.0, high_open=True),

@@ -6,16 +6,24 @@ from __future__ import annotations
 import json
 import math
 import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 from rich.console import Console
+from torch.utils.data import DataLoader, TensorDataset
 from typer.testing import CliRunner
 
+from inception_cli.benchmarking.data import endless, verdict
+from inception_cli.benchmarking.output import claim_output
+from inception_cli.benchmarking.report import data_caption
 from inception_cli.cli import app
-from inception_cli.tasks.bench import make_settings, output_path, run_bench
+from inception_cli.errors import InputError
+from inception_cli.tasks import bench as bench_task
+from inception_cli.tasks.bench import make_settings, run_bench
 
 QUIET = Console(quiet=True)
 TINY_OVERRIDES = ["width=0.125", "steps=1", "warmup=1", "peak_seconds=0.05", "workers=0"]
@@ -63,16 +71,61 @@ def test_training_step_counts_the_backward_pass(all_modes: tuple[dict[str, Any],
     assert 2.5 * forward < train < 3.1 * forward
 
 
-def test_data_mode_times_each_dataset_per_worker_count(
+def test_data_mode_times_folder_and_shards_against_the_training_step(
     all_modes: tuple[dict[str, Any], Path],
 ) -> None:
     record, _ = all_modes
     rows = record["results"]["data"]
     assert [(row["dataset"], row["workers"]) for row in rows] == [
-        ("embedded", 0),
-        ("synthetic jpegs", 0),
+        ("jpeg folder", 0),
+        ("shards", 0),
     ]
-    assert all(row["images_per_s"] > 0 and row["input_size"] == 75 for row in rows)
+    train = record["results"]["train"]["networks"][0]["images_per_s"]
+    for row in rows:
+        assert row["images_per_s"] > 0 and row["input_size"] == 75
+        assert len(row["images_per_s_blocks"]) == 2 and row["train_images_per_s"] == train
+        assert row["verdict"] == verdict(row["images_per_s"], train, 0)
+    assert record["settings"]["max_side"] == 320
+
+
+def test_data_mode_alone_measures_the_training_step_and_reads_a_given_pack(
+    tmp_path: Path,
+) -> None:
+    from inception_cli.benchmarking.data import write_synthetic_jpegs
+    from inception_cli.data.packing import PackSettings, pack
+
+    write_synthetic_jpegs(tmp_path / "jpegs", 6)
+    pack(tmp_path / "jpegs", tmp_path / "shards", PackSettings(max_side=160), QUIET)
+    record = run_bench(
+        ["model=irv2", *TINY_OVERRIDES, f"data.root={tmp_path / 'jpegs'}"],
+        mode="data",
+        output=tmp_path / "data.json",
+        console=QUIET,
+        shards=tmp_path / "shards",
+        **TINY_OPTIONS,
+    )
+    assert set(record["results"]) == {"train", "data"}
+    roots = [row["root"] for row in record["results"]["data"]]
+    assert roots == [str(tmp_path / "jpegs"), str(tmp_path / "shards")]
+
+
+def test_verdict_without_and_with_workers() -> None:
+    assert verdict(10000.0, 10.0, 0) == "loader keeps up"  # 0.1% lost: below 0.5%
+    # no workers: loading and the step take turns, 1 / (1/100 + 1/100) = 50 of 100
+    assert verdict(100.0, 100.0, 0) == "loader bounds training by 50%"
+    assert verdict(80.0, 100.0, 4) == "loader bounds training by 20%"
+    assert verdict(120.0, 100.0, 4) == "loader keeps up"
+
+
+def test_more_workers_than_cores_is_said() -> None:
+    import os
+
+    settings = make_settings(["model=irv2"], mode="data", **TINY_OPTIONS)
+    cores = os.cpu_count() or 1
+    row = {"workers": cores + 1, "train_images_per_s": 10.0}
+    assert f"more than the {cores} cores" in data_caption([row], settings)
+    assert "inflated" in data_caption([row], settings)
+    assert "more than" not in data_caption([{**row, "workers": 0}], settings)
 
 
 def test_json_record_holds_settings_environment_and_figures(
@@ -145,16 +198,72 @@ def test_default_output_goes_under_runs_bench_and_never_replaces_a_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    settings = make_settings(["model=irv2"], mode="eval", **TINY_OPTIONS)
-    first = output_path(settings, None)
+    first = claim_output("irv2", "eval", None)
     assert first.parent == Path("runs", "bench") and first.name.startswith("irv2-eval-")
-    first.parent.mkdir(parents=True)
     first.write_text("{}")
-    second = output_path(settings, None)
-    assert second != first and not second.exists()
+    second = claim_output("irv2", "eval", first)
+    assert second == first.with_name(f"{first.stem}-1.json") and first.read_text() == "{}"
     given = tmp_path / "mine.json"
     given.write_text("keep")
-    assert output_path(settings, given) != given
+    assert claim_output("irv2", "eval", given) != given and given.read_text() == "keep"
+
+
+def test_output_naming_a_folder_gets_a_new_file_in_it(tmp_path: Path) -> None:
+    (tmp_path / "v4-train-old.json").write_text("keep")
+    claimed = claim_output("v4", "train", tmp_path)
+    assert claimed.parent == tmp_path and claimed.name.startswith("v4-train-")
+    assert (tmp_path / "v4-train-old.json").read_text() == "keep"
+
+
+def test_concurrent_benches_never_pick_the_same_file(tmp_path: Path) -> None:
+    target = tmp_path / "bench.json"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        claimed = list(pool.map(lambda _: claim_output("v4", "eval", target), range(32)))
+    assert len(set(claimed)) == 32 and all(path.exists() for path in claimed)
+
+
+def test_unwritable_output_fails_within_a_second_before_any_timing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def must_not_run(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("measured before the output was checked")
+
+    monkeypatch.setattr(bench_task, "measure", must_not_run)
+    (tmp_path / "notes.txt").write_text("keep")
+    start = time.perf_counter()
+    with pytest.raises(InputError, match="notes.txt is a file, not a folder"):
+        run_bench(
+            ["model=v4", *TINY_OVERRIDES],
+            mode="train",
+            output=tmp_path / "notes.txt" / "bench.json",
+            console=QUIET,
+            **TINY_OPTIONS,
+        )
+    assert time.perf_counter() - start < 1.0
+
+
+def test_failed_bench_leaves_no_empty_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench_task, "measure", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_bench(
+            ["model=v4", *TINY_OVERRIDES],
+            output=tmp_path,
+            console=QUIET,
+            mode="train",
+            **TINY_OPTIONS,
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_data_set_smaller_than_one_batch_is_said_not_looped_on() -> None:
+    with pytest.raises(InputError, match="fewer images than one batch"):
+        three_images = TensorDataset(torch.zeros(3, 3, 8, 8))
+        next(endless(DataLoader(three_images, batch_size=4, drop_last=True), "tiny"))
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 from PIL import Image
+from torchvision import transforms as v1
 from torchvision.io import write_jpeg
+from torchvision.transforms import InterpolationMode, v2
 
 from inception_cli.data import (
     CLASS_NAMES_FASHION_MNIST,
@@ -26,9 +28,15 @@ from inception_cli.data import (
 )
 from inception_cli.data.crops import single_crop_scale
 from inception_cli.data.fashion_mnist import load_fashion_mnist_subset
-from inception_cli.data.transforms import evaluation_transform, training_transform
+from inception_cli.data.image_folder import read_rgb_image
+from inception_cli.data.transforms import (
+    evaluation_transform,
+    resized_crop_box,
+    training_transform,
+)
 from inception_cli.errors import InputError
 from inception_cli.training.datamodule import ImageDataModule, build_datamodule
+from inception_cli.training.sampling import sample_seed
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "data"
 ONE_STEP = 1 / 255  # one step of an 8-bit image
@@ -53,7 +61,7 @@ def test_every_data_preset_names_a_registered_data_set_and_back() -> None:
 
 
 def test_unknown_dataset_name_lists_known_ones() -> None:
-    with pytest.raises(InputError, match="embedded, imagenet, synthetic"):
+    with pytest.raises(InputError, match="embedded, imagenet, shards, synthetic"):
         build_datamodule(data_config("synthetic", name="cifar"))
 
 
@@ -68,6 +76,42 @@ def test_checking_a_config_imports_no_torch(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# --- data.augment on the command line -----------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["true", "false", "inception", "inception_fast"])
+def test_every_augmentation_is_accepted_as_an_override(value: str) -> None:
+    from inception_cli.config import check_overrides, compose_train_config
+    from inception_cli.config_rules import check_values
+
+    check_overrides([f"data.augment={value}"])
+    check_values(compose_train_config([f"data.augment={value}"]))
+
+
+def test_an_unknown_augmentation_is_refused_with_the_choices() -> None:
+    from inception_cli.config import compose_train_config
+    from inception_cli.config_rules import check_values
+
+    with pytest.raises(InputError, match="true, false, inception or inception_fast"):
+        check_values(compose_train_config(["data.augment=maybe"]))
+
+
+def test_config_show_takes_data_augment_inception(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "inception_cli", "config", "show", "data.augment=inception"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "augment: inception" in done.stdout
+
+
+def test_every_image_data_preset_names_its_backend() -> None:
+    for name in ("imagenet", "shards"):
+        assert data_config(name)["backend"] == "cpu"
 
 
 # --- embedded -----------------------------------------------------------------------------
@@ -90,6 +134,8 @@ def test_embedded_datamodule_batches() -> None:
     train_loader = datamodule.train_dataloader()
     assert len(train_loader) == 5000 // 64  # drop_last
     images, labels = next(iter(train_loader))
+    assert images.shape == (64, 1, 75, 75) and images.dtype == torch.uint8  # as carried
+    images, labels = datamodule.on_after_batch_transfer((images, labels), 0)  # on the device
     assert images.shape == (64, 1, 75, 75) and images.dtype == torch.float32
     assert images.min() >= -1.0 and images.max() <= 1.0
     assert images.min() < -0.99 and images.max() > 0.5  # scaled to [-1, 1], not [0, 1]
@@ -222,6 +268,8 @@ def test_imagenet_folder_batches(tmp_path: Path) -> None:
     for loader, batches in ((datamodule.train_dataloader(), 3), (datamodule.val_dataloader(), 2)):
         assert len(loader) == batches
         images, labels = next(iter(loader))
+        assert images.shape == (2, 3, 75, 75) and images.dtype == torch.uint8
+        images, labels = datamodule.on_after_batch_transfer((images, labels), 0)
         assert images.shape == (2, 3, 75, 75) and images.dtype == torch.float32
         assert images.min() >= -1.0 - 1e-4 and images.max() <= 1.0 + 1e-4
         assert set(labels.tolist()) <= {0, 1}
@@ -313,10 +361,25 @@ def test_transforms_output_size_and_range() -> None:
     train = training_transform(spec)(image)
     evaluation = evaluation_transform(spec)(image)
     assert train.shape == evaluation.shape == (3, 24, 24)
-    assert evaluation.dtype == torch.float32 and evaluation.min() >= -1.0 - 1e-4
+    assert train.dtype == evaluation.dtype == torch.uint8  # scaled on the device
     lanczos = DataSpec.from_config(data_config("imagenet", interpolation="lanczos"))
     with pytest.raises(InputError, match="interpolation"):
         evaluation_transform(lanczos)
+
+
+def test_resized_crop_boxes_are_torchvisions_under_the_same_seed() -> None:
+    """The crop boxes are drawn without torchvision's call, with its draws."""
+    sizes = [(375, 500), (240, 320), (8, 400), (400, 8), (299, 299), (1, 1)]
+    for seed in range(600):
+        height, width = sizes[seed % len(sizes)]
+        torch.manual_seed(seed)
+        theirs = v1.RandomResizedCrop.get_params(
+            torch.empty(3, height, width), [0.08, 1.0], [3 / 4, 4 / 3]
+        )
+        after_theirs = torch.rand(1)
+        torch.manual_seed(seed)
+        assert resized_crop_box(height, width) == tuple(theirs)
+        assert torch.equal(torch.rand(1), after_theirs)  # as many draws
 
 
 def test_loader_options() -> None:
@@ -326,3 +389,62 @@ def test_loader_options() -> None:
     assert loader.drop_last and not loader.persistent_workers
     assert loader.pin_memory == torch.cuda.is_available()
     assert not datamodule.val_dataloader().drop_last
+
+
+# --- the uint8 pipeline ---------------------------------------------------------------------
+
+
+def float_pipeline(spec: DataSpec, augment: bool) -> v2.Compose:
+    """The CPU pipeline as it was before batches went to the device as uint8: torchvision's
+    transforms, then ToDtype and Normalize on each image."""
+    mode = InterpolationMode(spec.interpolation)
+    if augment:
+        steps = [
+            v2.RandomResizedCrop(spec.input_size, interpolation=mode),
+            v2.RandomHorizontalFlip(),
+        ]
+    else:
+        resize = single_crop_scale(spec.input_size, spec.crop_fraction)
+        steps = [v2.Resize(resize, interpolation=mode), v2.CenterCrop(spec.input_size)]
+    to_float = [v2.ToDtype(torch.float32, scale=True), v2.Normalize(spec.mean, spec.std)]
+    return v2.Compose([v2.ToImage(), *steps, *to_float])
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic"])
+def test_uint8_batches_finished_on_the_device_equal_the_float_pipeline(
+    tmp_path: Path, interpolation: str
+) -> None:
+    """Training and validation batches, carried as uint8 and normalised after the transfer,
+    equal what the float pipeline gave per image, within float rounding."""
+    write_fake_imagenet(tmp_path)
+    cfg = imagenet_config(tmp_path, input_size=24, interpolation=interpolation, batch_size=3)
+    spec = DataSpec.from_config(cfg)
+    datamodule = build_datamodule(cfg, seed=7)
+    datamodule.setup("fit")
+    for split, loader in (
+        ("train", datamodule.train_dataloader()),
+        ("val", datamodule.val_dataloader()),
+    ):
+        raw = build_dataset(cfg, split, pixels="uint8")
+        uint8_batch, labels = next(iter(loader))
+        finished, _ = datamodule.on_after_batch_transfer((uint8_batch, labels), 0)
+        keys = list(loader.sampler)[: len(labels)]
+        expected = []
+        for epoch, index in keys:
+            path, _ = raw.samples[index]
+            with torch.random.fork_rng(devices=[]):
+                torch.default_generator.manual_seed(sample_seed(7, epoch, index))
+                expected.append(float_pipeline(spec, split == "train")(read_rgb_image(path)))
+        torch.testing.assert_close(finished, torch.stack(expected), rtol=0, atol=1e-6)
+        # and the float samples that code outside training asks for are the same numbers
+        floats = build_dataset(cfg, split)
+        if split == "val":
+            torch.testing.assert_close(finished[0], floats[keys[0][1]][0], rtol=0, atol=0)
+
+
+def test_uint8_batches_are_a_quarter_of_the_bytes() -> None:
+    datamodule = build_datamodule(data_config("synthetic", num_train=8, num_val=4, batch_size=4))
+    datamodule.setup("fit")
+    images, labels = next(iter(datamodule.train_dataloader()))
+    finished, _ = datamodule.on_after_batch_transfer((images, labels), 0)
+    assert images.element_size() * 4 == finished.element_size()

@@ -10,5 +10,6 @@ The network modes never import omegaconf, hydra or Lightning; only the data mode
     peak.py      the matmul peak, peak memory and waiting for the device
     networks.py  building ours and timm's, step functions, FLOPs, interleaved timed blocks
     data.py      the training loader's images/s per worker count, synthetic JPEGs
-    report.py    the environment record, rich tables and the JSON output path
+    report.py    the environment record and rich tables
+    output.py    the JSON record's file, claimed before anything is measured
 """

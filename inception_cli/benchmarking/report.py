@@ -1,12 +1,11 @@
-"""What `inception bench` reports: the environment, the settings, a rich table per mode and the
-path of the JSON record, which never replaces a file."""
+"""What `inception bench` reports: the environment, the settings and a rich table per mode
+(benchmarking/output.py: where the JSON record goes)."""
 
 from __future__ import annotations
 
 import os
 import platform
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -16,8 +15,6 @@ from rich.table import Table
 
 from inception_cli.benchmarking.settings import BenchSettings
 from inception_cli.hardware import cpu_model
-
-BENCH_DIR = Path("runs") / "bench"
 
 
 def environment(settings: BenchSettings) -> dict[str, Any]:
@@ -93,29 +90,48 @@ def print_networks(
         console.print(f"ours/timm images/s per pair: {ratios}; median [bold]{median:.3f}[/]")
 
 
+def data_caption(rows: list[dict[str, Any]], settings: BenchSettings) -> str:
+    """What the data table's figures mean, and when they overstate what training would get."""
+    train = next((row["train_images_per_s"] for row in rows if row["train_images_per_s"]), None)
+    lines = [
+        "loader: read, decode, augment (uint8), copy to the device"
+        + (f"; training step alone: {train:.1f} img/s" if train else "")
+    ]
+    cores = os.cpu_count() or 1
+    too_many = sorted({row["workers"] for row in rows if row["workers"] > cores})
+    if too_many:
+        lines.append(
+            f"workers={','.join(map(str, too_many))} is more than the {cores} cores: those "
+            "figures are inflated (the workers share the cores, with training too)"
+        )
+    if settings.device == "cpu" and any(row["workers"] > 0 for row in rows):
+        lines.append("on a CPU the training step needs the same cores as the workers")
+    return "\n".join(lines)
+
+
 def print_data(console: Console, rows: list[dict[str, Any]], settings: BenchSettings) -> None:
-    table = Table(title=f"data: training loader, batch {settings.batch_size}", box=box.SIMPLE_HEAD)
-    for column in ("dataset", "input px", "workers", "pinned", "images/s"):
-        table.add_column(column, justify="left" if column == "dataset" else "right")
+    table = Table(
+        title=f"data: training loader, batch {settings.batch_size}, model {settings.model} "
+        f"precision {settings.precision}",
+        caption=data_caption(rows, settings),
+        box=box.SIMPLE_HEAD,
+    )
+    columns = ("dataset", "input px", "workers", "pinned", "images/s", "train img/s", "verdict")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("dataset", "verdict") else "right")
     for row in rows:
+        train = row["train_images_per_s"]
         table.add_row(
             row["dataset"],
             str(row["input_size"]),
             str(row["workers"]),
             "yes" if row["pin_memory"] else "no",
             f"{row['images_per_s']:.1f}",
+            f"{train:.1f}" if train else "-",
+            row["verdict"],
         )
     console.print(table)
-
-
-def output_path(settings: BenchSettings, output: Path | None) -> Path:
-    """--output, or runs/bench/<model>-<mode>-<time>.json; if the file exists, a -1, -2 ...
-    suffix keeps it: figures are never overwritten."""
-    if output is None:
-        stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-        output = BENCH_DIR / f"{settings.model}-{settings.mode}-{stamp}.json"
-    candidate, number = output, 0
-    while candidate.exists():
-        number += 1
-        candidate = output.with_name(f"{output.stem}-{number}{output.suffix}")
-    return candidate
+    by_source = {row["dataset"]: row["images_per_s"] for row in rows if row["workers"] == 0}
+    if "jpeg folder" in by_source and "shards" in by_source:
+        ratio = by_source["shards"] / by_source["jpeg folder"]
+        console.print(f"shards / jpeg folder, no workers: [bold]{ratio:.2f}x[/]")

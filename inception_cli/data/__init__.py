@@ -1,10 +1,12 @@
 """Data sets of the `data` config group (conf/data/*.yaml), by `data.name`: the embedded
-Fashion-MNIST subset, ImageNet folders and synthetic images. One module per data set in
-inception_cli/data/sets; importing this package does not import torch.
+Fashion-MNIST subset, ImageNet folders, the same packed into tar shards (`inception data pack`)
+and synthetic images. One module per data set in inception_cli/data/sets; importing this
+package does not import torch. docs/data.md describes them.
 
     from inception_cli.data import build_dataset, build_evaluation_images, check_data_config
     check_data_config(cfg.data)                        # torch-free, before training starts
     train_set = build_dataset(cfg.data, "train")        # augmented, normalised, input_size
+    loader_set = build_dataset(cfg.data, "train", pixels="uint8")  # as the loaders carry it
     images = build_evaluation_images(cfg.data, "val")   # [0, 1], original size, for multi-crop
 
 The LightningDataModule that wraps these is `inception_cli.training.datamodule.build_datamodule`.

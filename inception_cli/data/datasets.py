@@ -4,30 +4,56 @@ selects. Importing this module does not import torch; building a dataset does.""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from inception_cli.data.registry import EvaluationImages, dataset_entry
 from inception_cli.data.spec import SPLITS, DataSpec, check_split
+from inception_cli.errors import InputError
 
 if TYPE_CHECKING:
     from torch.utils.data import Dataset
 
+PIXELS = ("float", "uint8")
+
 
 def check_data_config(data_cfg: Mapping[str, Any]) -> None:
-    """InputError unless the config can give both splits: the keys, and the data set's own
-    requirements (for ImageNet, a root with train/ and val/ class folders). Imports no torch."""
-    spec = DataSpec.from_config(data_cfg)
-    dataset_entry(spec.name).check(spec, SPLITS)
-
-
-def build_dataset(data_cfg: Mapping[str, Any], split: str) -> Dataset[Any]:
-    """The dataset a network trains or validates on: (normalised float image, label) of
-    (in_chans, input_size, input_size); the training split is augmented when data.augment."""
-    check_split(split)
+    """InputError unless the config can give both splits: the keys, the augmentation and
+    backend (a GPU and DALI for data.backend=dali), and the data set's own requirements (for
+    ImageNet, a root with train/ and val/ class folders). Imports no torch."""
     spec = DataSpec.from_config(data_cfg)
     entry = dataset_entry(spec.name)
+    entry.check_support(spec)
+    entry.check(spec, SPLITS)
+
+
+def build_dataset(
+    data_cfg: Mapping[str, Any], split: str, *, pixels: str = "float"
+) -> Dataset[Any]:
+    """The dataset a network trains or validates on; the training split is augmented as
+    data.augment says.
+
+    pixels="float": (normalised float image (in_chans, input_size, input_size), label), each
+    sample finished on the CPU. pixels="uint8": the samples as the loaders carry them (see
+    `DataSet`), to be finished a batch at a time on the device (data/finishing.py); the
+    training data module reads these.
+    """
+    check_split(split)
+    if pixels not in PIXELS:
+        raise InputError(f"pixels={pixels!r}; use one of {', '.join(PIXELS)}")
+    spec = DataSpec.from_config(data_cfg)
+    if pixels == "float":  # finished here, so decoded here too, whatever data.backend says
+        spec = replace(spec, backend="cpu")
+    entry = dataset_entry(spec.name)
+    entry.check_support(spec)
     entry.check(spec, (split,))
-    return entry.training_split(spec, split, augment=spec.augment and split == "train")
+    augment = spec.augment is not None and split == "train"
+    dataset = entry.training_split(spec, split, augment=augment)
+    if pixels == "uint8":
+        return dataset
+    from inception_cli.data.finishing import FinishedSamples
+
+    return FinishedSamples(dataset, spec.mean, spec.std)
 
 
 def build_evaluation_images(data_cfg: Mapping[str, Any], split: str = "val") -> EvaluationImages:

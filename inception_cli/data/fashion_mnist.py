@@ -17,7 +17,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from inception_cli.data.crops import single_crop_scale
 from inception_cli.data.spec import DataSpec, check_split
-from inception_cli.data.transforms import interpolation_mode, normalize
+from inception_cli.data.transforms import interpolation_mode
 
 ASSET_NAME = "fashion_mnist_subset.npz"
 
@@ -38,7 +38,7 @@ def load_fashion_mnist_subset(split: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class EmbeddedFashionMNIST(Dataset[tuple[torch.Tensor, torch.Tensor]]):
-    """One split, resized to `input_size` and normalised; (image (C, S, S) float, label).
+    """One split, resized to `input_size`: (image (C, S, S) uint8, label).
 
     Training augmentation (`augment=True`): a random shift of up to MAX_SHIFT_FRACTION of the
     input size (zero padding, the images' background) and a random horizontal flip, done with
@@ -47,8 +47,6 @@ class EmbeddedFashionMNIST(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     """
 
     def __init__(self, spec: DataSpec, split: str, *, augment: bool) -> None:
-        self.mean = torch.tensor(spec.mean, dtype=torch.float32).view(-1, 1, 1)
-        self.std = torch.tensor(spec.std, dtype=torch.float32).view(-1, 1, 1)
         images, self.labels = load_fashion_mnist_subset(split)
         size = self.input_size = spec.input_size
         self.in_chans = spec.in_chans
@@ -75,8 +73,9 @@ class EmbeddedFashionMNIST(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             image = image[:, top : top + self.input_size, left : left + self.input_size]
             if torch.rand(()) < 0.5:
                 image = image.flip(-1)
-        image = image.expand(self.in_chans, -1, -1)
-        return normalize(image, self.mean, self.std), self.labels[index]
+        # A copy, not a view: a view would carry the whole split's storage to the main process.
+        image = image.expand(self.in_chans, -1, -1).clone(memory_format=torch.contiguous_format)
+        return image, self.labels[index]
 
 
 class EmbeddedOriginalImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):

@@ -31,18 +31,28 @@ def read_rgb_image(path: str) -> torch.Tensor:
     return decode_image(path, mode=ImageReadMode.RGB)
 
 
+def read_file_bytes(path: str) -> bytes:
+    """The file at `path`, undecoded (data.backend=dali decodes it on the GPU)."""
+    with open(path, "rb") as file:
+        return file.read()
+
+
 def to_unit_float(image: torch.Tensor) -> torch.Tensor:
     """uint8 (C, H, W) to float32 in [0, 1]."""
     return image.float() / 255.0
 
 
 class SkippingImageFolder(DatasetFolder):
-    """An ImageFolder of decoded tensors that steps over files it cannot decode."""
+    """An ImageFolder of decoded tensors (or, with `loader=read_file_bytes`, of the files'
+    bytes) that steps over files it cannot read."""
 
-    def __init__(self, root: Path, transform: Callable[[torch.Tensor], Any] | None) -> None:
-        super().__init__(
-            str(root), loader=read_rgb_image, extensions=IMAGE_EXTENSIONS, transform=transform
-        )
+    def __init__(
+        self,
+        root: Path,
+        transform: Callable[[Any], Any] | None,
+        loader: Callable[[str], Any] = read_rgb_image,
+    ) -> None:
+        super().__init__(str(root), loader=loader, extensions=IMAGE_EXTENSIONS, transform=transform)
         self.unreadable: set[str] = set()
 
     def __getitem__(self, index: int) -> tuple[Any, int]:

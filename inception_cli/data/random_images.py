@@ -10,7 +10,6 @@ import torch
 from torch.utils.data import Dataset
 
 from inception_cli.data.spec import check_split
-from inception_cli.data.transforms import normalize
 from inception_cli.errors import InputError
 
 # Keeps the seeds of the two splits apart, so that no validation image repeats a training one.
@@ -19,10 +18,9 @@ SPLIT_SEED_OFFSET = {"train": 0, "val": 1 << 31}
 
 
 class SyntheticImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
-    """`num_samples` uniform-noise images (in_chans, image_size, image_size) with random labels.
-
-    With `mean` and `std` the images are normalised like real data; without them they are
-    float tensors in [0, 1], as multi-crop evaluation takes them.
+    """`num_samples` uniform-noise images (in_chans, image_size, image_size) with random labels:
+    uint8 as the training loaders carry them, or with `unit_float` float tensors in [0, 1], as
+    multi-crop evaluation takes them.
     """
 
     def __init__(
@@ -33,8 +31,7 @@ class SyntheticImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         image_size: int,
         split: str = "train",
         seed: int = 0,
-        mean: list[float] | None = None,
-        std: list[float] | None = None,
+        unit_float: bool = False,
     ) -> None:
         check_split(split)
         if num_samples < 1 or num_classes < 1 or in_chans < 1 or image_size < 1:
@@ -46,8 +43,7 @@ class SyntheticImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         self.num_classes = num_classes
         self.shape = (in_chans, image_size, image_size)
         self.base_seed = seed + SPLIT_SEED_OFFSET[split]
-        self.mean = None if mean is None else torch.tensor(mean).view(-1, 1, 1)
-        self.std = None if std is None else torch.tensor(std).view(-1, 1, 1)
+        self.unit_float = unit_float
 
     def __len__(self) -> int:
         return self.num_samples
@@ -58,6 +54,4 @@ class SyntheticImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         generator = torch.Generator().manual_seed(self.base_seed + index)
         label = torch.randint(self.num_classes, (), generator=generator)
         image = torch.randint(0, 256, self.shape, dtype=torch.uint8, generator=generator)
-        if self.mean is None or self.std is None:
-            return image.float() / 255.0, label
-        return normalize(image, self.mean, self.std), label
+        return (image.float() / 255.0 if self.unit_float else image), label

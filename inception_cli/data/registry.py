@@ -60,9 +60,20 @@ class EvaluationImages:
 
 
 class DataSet(ABC):
-    """One data set of the `data` config group."""
+    """One data set of the `data` config group.
+
+    Its training and validation samples are (uint8 image (in_chans, input_size, input_size),
+    label): the loaders carry uint8, a quarter of the bytes of float32, and the batch is
+    scaled and normalised on the device (data/finishing.py). With `data.augment=inception` the
+    image is a `Distorted` pair, the image and the colour distortion drawn for it, which is
+    applied there too. With `data.backend=dali` a sample is the encoded file and the crop drawn
+    for it (data/dali_inputs.py); the GPU decodes it.
+    """
 
     name: ClassVar[str]
+    # data.augment values and data.backend values this data set takes
+    augmentations: ClassVar[tuple[str | None, ...]] = (None, "standard")
+    backends: ClassVar[tuple[str, ...]] = ("cpu",)
 
     def check(self, spec: DataSpec, splits: Sequence[str]) -> None:  # noqa: B027
         """InputError when the config cannot give these splits (a missing root, say).
@@ -70,10 +81,28 @@ class DataSet(ABC):
         Runs in the CLI process before torch is imported, so it must not import torch.
         """
 
+    def check_support(self, spec: DataSpec) -> None:
+        """InputError unless this data set takes data.augment and data.backend as given, and
+        the machine can run the backend (torch-free, like `check`)."""
+        from inception_cli.data.backends import check_backend
+
+        if spec.augment not in self.augmentations:
+            known = ", ".join(
+                "false" if a is None else "true" if a == "standard" else a
+                for a in self.augmentations
+            )
+            raise InputError(f"data={self.name} takes data.augment {known}, not {spec.augment}")
+        if spec.backend not in self.backends:
+            raise InputError(
+                f"data.backend={spec.backend}: data={self.name} has no files to decode; "
+                f"use data.backend={self.backends[0]}"
+            )
+        check_backend(spec)
+
     @abstractmethod
     def training_split(self, spec: DataSpec, split: str, *, augment: bool) -> Dataset[Any]:
-        """(normalised float image (in_chans, input_size, input_size), label); randomly
-        augmented when `augment`, else resized and centre-cropped as at evaluation."""
+        """The samples a network trains or validates on (see the class docstring); randomly
+        augmented as data.augment says when `augment`, else cropped as at evaluation."""
 
     @abstractmethod
     def evaluation_images(self, spec: DataSpec, split: str) -> EvaluationImages:

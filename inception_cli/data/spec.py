@@ -13,6 +13,15 @@ from inception_cli.errors import InputError
 
 SPLITS = ("train", "val")
 REQUIRED_KEYS = ("num_classes", "in_chans", "input_size", "mean", "std")
+# data.augment: true is the random-resized crop and flip, false none; `inception` is TF-slim's
+# Inception preprocessing (data/inception_preprocessing.py), `inception_fast` its fast mode.
+TF_SLIM_AUGMENTATIONS = ("inception", "inception_fast")
+AUGMENTATIONS = ("standard", *TF_SLIM_AUGMENTATIONS)
+BACKENDS = ("cpu", "dali")
+AUGMENT_HINT = (
+    "use true (random-resized crop and flip), false, inception (TF-slim's Inception "
+    "preprocessing) or inception_fast (its fast mode)"
+)
 
 
 def check_split(split: str) -> None:
@@ -34,6 +43,17 @@ def _is_set(value: Any) -> bool:
     return value not in (None, "???")
 
 
+def read_augment(value: Any) -> str | None:
+    """data.augment as the augmentation it names: "standard" (true), a TF-slim one, or None."""
+    if value is None or value is False or value == "false":
+        return None
+    if value is True or value == "true":
+        return "standard"
+    if value in TF_SLIM_AUGMENTATIONS:
+        return str(value)
+    raise InputError(f"data.augment={value!r} is not an augmentation; {AUGMENT_HINT}")
+
+
 @dataclass(frozen=True)
 class DataSpec:
     """The keys of the `data` config that decide what a dataset holds and how it is shaped."""
@@ -47,11 +67,17 @@ class DataSpec:
     std: list[float]
     crop_fraction: float
     interpolation: str
-    augment: bool
+    augment: str | None  # "standard", "inception", "inception_fast", or None: no augmentation
     color_jitter: float = 0.0
     num_train: int = 256
     num_val: int = 64
     seed: int = 0
+    backend: str = "cpu"  # who decodes and augments: the loader workers, or DALI on the GPU
+
+    @property
+    def tf_slim(self) -> bool:
+        """TF-slim's preprocessing: its training augmentation and its evaluation crop."""
+        return self.augment in TF_SLIM_AUGMENTATIONS
 
     @classmethod
     def from_config(cls, data_cfg: Mapping[str, Any]) -> DataSpec:
@@ -73,11 +99,12 @@ class DataSpec:
             std=[float(value) for value in cfg["std"]],
             crop_fraction=float(cfg.get("crop_fraction", 0.875)),
             interpolation=str(cfg.get("interpolation", "bilinear")),
-            augment=bool(cfg.get("augment", False)),
+            augment=read_augment(cfg.get("augment", False)),
             color_jitter=float(cfg.get("color_jitter", 0.0)),
             num_train=int(cfg.get("num_train", 256)),
             num_val=int(cfg.get("num_val", 64)),
             seed=int(cfg.get("seed", 0)),
+            backend=str(cfg.get("backend", "cpu")),
         )
         spec._check_values()
         return spec
@@ -92,3 +119,10 @@ class DataSpec:
             raise InputError(f"data.std={self.std} must be positive")
         if self.num_classes < 1 or self.input_size < 1:
             raise InputError("data.num_classes and data.input_size must be positive")
+        if self.backend not in BACKENDS:
+            raise InputError(f"data.backend={self.backend!r}; use one of {', '.join(BACKENDS)}")
+        if self.tf_slim and (set(self.mean) != {0.5} or set(self.std) != {0.5}):
+            raise InputError(
+                f"data.augment={self.augment} scales images to [-1, 1] as TF-slim does: set "
+                "data.mean and data.std to 0.5 for every channel"
+            )

@@ -1,4 +1,11 @@
-"""The LightningDataModule: train and validation loaders for any dataset of the `data` config."""
+"""The LightningDataModule: train and validation loaders for any dataset of the `data` config.
+
+The loaders carry uint8 batches (a quarter of the bytes of float32 to pin and copy); once a
+batch is on the device, `on_after_batch_transfer` turns it into the normalised float32 batch
+the network takes, with TF-slim's colour distortion where data.augment=inception drew one
+(data/finishing.py). With data.backend=dali the loaders carry the files' bytes and the crops
+drawn for them, and `transfer_batch_to_device` decodes them on the GPU (data/dali.py).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from inception_cli.data import DataSpec, build_dataset
+from inception_cli.data.collate import collate_samples
+from inception_cli.data.finishing import BatchFinisher
 from inception_cli.data.spec import as_dict
 from inception_cli.errors import InputError
 from inception_cli.training.sampling import EpochSampler, KeyedDataset, ResumableLoader
@@ -39,6 +48,8 @@ class ImageDataModule(L.LightningDataModule):
         self.seed = seed
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
+        self.finish = BatchFinisher(self.spec.mean, self.spec.std)
+        self._dali_decoder: Any = None
 
     @property
     def num_classes(self) -> int:
@@ -46,9 +57,9 @@ class ImageDataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if stage in (None, "fit") and self.train_set is None:
-            self.train_set = build_dataset(self.cfg, "train")
+            self.train_set = build_dataset(self.cfg, "train", pixels="uint8")
         if stage in (None, "fit", "validate") and self.val_set is None:
-            self.val_set = build_dataset(self.cfg, "val")
+            self.val_set = build_dataset(self.cfg, "val", pixels="uint8")
 
     def train_dataloader(self) -> DataLoader:
         if self.train_set is None:
@@ -85,7 +96,46 @@ class ImageDataModule(L.LightningDataModule):
             # The loader's own draws (worker seeds) come from here, not from the generator
             # that dropout uses: making an iterator on resume must not shift dropout's draws.
             generator=torch.Generator().manual_seed(self.seed),
+            collate_fn=self._collate(),
         )
+
+    def _collate(self) -> Any:
+        if self.spec.backend != "dali":
+            return collate_samples  # stacks the uint8 images, keeping them channels-last
+        from inception_cli.data.dali_inputs import collate_encoded
+
+        return collate_encoded
+
+    def transfer_batch_to_device(
+        self, batch: Any, device: torch.device, dataloader_idx: int
+    ) -> Any:
+        """Encoded files (data.backend=dali) are decoded on the GPU; anything else is copied,
+        except the colour distortions drawn for the images: they stay on the CPU
+        (data/tf_color.py `distort_colors`)."""
+        from inception_cli.data.dali_inputs import EncodedBatch
+        from inception_cli.data.finishing import Distorted
+
+        if not isinstance(batch, EncodedBatch):
+            images, labels = batch
+            if not isinstance(images, Distorted):
+                return super().transfer_batch_to_device(batch, device, dataloader_idx)
+            moved = super().transfer_batch_to_device((images.image, labels), device, dataloader_idx)
+            return Distorted(moved[0], images.colors), moved[1]
+        if self._dali_decoder is None:
+            from inception_cli.data.dali import DaliDecoder
+
+            self._dali_decoder = DaliDecoder(
+                self.spec.input_size, self.spec.interpolation, self.batch_size
+            )
+        images = self._dali_decoder(batch, device)
+        labels = batch.labels.to(device, non_blocking=True)
+        if batch.colors is None:
+            return images, labels
+        return Distorted(images, batch.colors), labels
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """uint8 (or distorted uint8) images to normalised float32, on the device."""
+        return self.finish(batch)
 
     def _position(self) -> tuple[int, int]:
         """(epoch, batches of it already trained) from the Trainer's progress counters, which

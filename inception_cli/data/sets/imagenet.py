@@ -7,6 +7,8 @@ Training and validation read the torchvision ImageFolder layout under data.root:
 
 Evaluation reads a validation folder in either layout of inception_cli/data/imagenet_val.py
 (the official flat archive with a label file, or class folders), from data.root or `--data`.
+The loader workers decode and augment the files (data.backend=cpu), or read their bytes for
+DALI to decode on the GPU (data.backend=dali); docs/data.md.
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from inception_cli.data.registry import DataSet, EvaluationImages, register
-from inception_cli.data.spec import SPLITS, DataSpec
+from inception_cli.data.spec import AUGMENTATIONS, BACKENDS, SPLITS, DataSpec
 from inception_cli.errors import InputError
 
 if TYPE_CHECKING:
-    import torch
     from torch.utils.data import Dataset
 
     from inception_cli.data.image_folder import SkippingImageFolder
@@ -81,12 +82,17 @@ def check_imagenet_root(root: str | None, splits: Sequence[str]) -> None:
 
 
 def _image_folder(
-    folder: Path, transform: Callable[[torch.Tensor], Any], num_classes: int
+    folder: Path, transform: Callable[[Any], Any], num_classes: int, *, encoded: bool = False
 ) -> SkippingImageFolder:
-    from inception_cli.data.image_folder import SkippingImageFolder
+    from inception_cli.data.image_folder import (
+        SkippingImageFolder,
+        read_file_bytes,
+        read_rgb_image,
+    )
 
+    loader = read_file_bytes if encoded else read_rgb_image
     try:
-        dataset = SkippingImageFolder(folder, transform)
+        dataset = SkippingImageFolder(folder, transform, loader)
     except FileNotFoundError as error:
         raise InputError(f"{folder} holds no images ({error}); {LAYOUT_HINT}") from None
     if len(dataset.classes) != num_classes:
@@ -117,6 +123,8 @@ def validation_images(folder: Path, split: str) -> EvaluationImages:
 @register
 class ImageNet(DataSet):
     name = NAME
+    augmentations = (None, *AUGMENTATIONS)
+    backends = BACKENDS
 
     def check(self, spec: DataSpec, splits: Sequence[str]) -> None:
         if spec.in_chans != 3:
@@ -124,10 +132,14 @@ class ImageNet(DataSet):
         check_imagenet_root(spec.root, splits)
 
     def training_split(self, spec: DataSpec, split: str, *, augment: bool) -> Dataset[Any]:
-        from inception_cli.data.transforms import evaluation_transform, training_transform
+        folder = _root_path(spec.root) / split
+        if spec.backend == "dali":
+            from inception_cli.data.dali_inputs import DaliCrops
 
-        transform = training_transform(spec) if augment else evaluation_transform(spec)
-        return _image_folder(_root_path(spec.root) / split, transform, spec.num_classes)
+            return _image_folder(folder, DaliCrops(spec, augment), spec.num_classes, encoded=True)
+        from inception_cli.data.transforms import image_transform
+
+        return _image_folder(folder, image_transform(spec, augment=augment), spec.num_classes)
 
     def evaluation_images(self, spec: DataSpec, split: str) -> EvaluationImages:
         if not spec.root:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from inception_cli.data.registry import DataSet, EvaluationImages, register
-from inception_cli.data.spec import DataSpec
+from inception_cli.data.spec import AUGMENTATIONS, DataSpec
 
 if TYPE_CHECKING:
     from inception_cli.data.random_images import SyntheticImages
 
 
-def _split(spec: DataSpec, split: str, *, normalised: bool) -> SyntheticImages:
+def _split(spec: DataSpec, split: str, *, unit_float: bool) -> SyntheticImages:
     from inception_cli.data.random_images import SyntheticImages
 
     return SyntheticImages(
@@ -22,17 +22,19 @@ def _split(spec: DataSpec, split: str, *, normalised: bool) -> SyntheticImages:
         spec.input_size,
         split=split,
         seed=spec.seed,
-        mean=spec.mean if normalised else None,
-        std=spec.std if normalised else None,
+        unit_float=unit_float,
     )
 
 
 @register
 class Synthetic(DataSet):
     name = "synthetic"
+    # Every value is taken (noise gains nothing from augmentation), so that any preset, the
+    # paper's with TF-slim's preprocessing too, runs on synthetic data for a quick check.
+    augmentations = (None, *AUGMENTATIONS)
 
     def training_split(self, spec: DataSpec, split: str, *, augment: bool) -> SyntheticImages:
-        return _split(spec, split, normalised=True)  # noise gains nothing from augmentation
+        return _split(spec, split, unit_float=False)  # noise gains nothing from augmentation
 
     def evaluation_images(self, spec: DataSpec, split: str) -> EvaluationImages:
-        return EvaluationImages.from_spec(spec, _split(spec, split, normalised=False))
+        return EvaluationImages.from_spec(spec, _split(spec, split, unit_float=True))

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The GPU rows of docs/performance.md ("Feeding a GPU"): on one GPU with all of the machine's
+# cores, Inception-v4 at 299 px in bf16 -
+#   1. the training step on synthetic data (`inception bench --mode train`),
+#   2. the training loader reading a JPEG folder and the same images packed into shards with
+#      --max-side 320, at 8 workers and at one per core (`inception bench --mode data`),
+#   3. `inception train experiment=paper model=v4` from those shards, whose perf/images_per_s
+#      (metrics.csv) is set against (1).
+# The JPEGs are synthetic 500x375 photographs' stand-ins (benchmarking/data.py), 4 classes.
+#
+#   bash benchmarks/gpu_feed.sh [out-folder]      # about 5 minutes on an H100
+# A dry run on a CPU: IMAGES=48 BATCH=4 MODEL=v3 STEPS=2 \
+#   TRAIN_EXTRA="trainer.accelerator=cpu trainer.precision=32" bash benchmarks/gpu_feed.sh
+set -euo pipefail
+out="${1:-${TMPDIR:-/tmp}/inception-gpu-feed}"
+images="${IMAGES:-8192}"
+batch="${BATCH:-128}"
+model="${MODEL:-v4}"
+steps="${STEPS:-16}"
+cores="$(nproc)"
+workers="$((cores > 1 ? cores - 1 : 1))"
+work="$(mktemp -d)"
+mkdir -p "$out"
+date -u +%Y-%m-%dT%H:%MZ
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+python3 -c "import torch, torchvision, lightning; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'lightning', lightning.__version__, 'cores', $cores)"
+
+echo "== writing $images JPEGs on $cores processes"
+OMP_NUM_THREADS=1 python3 - "$work/jpegs" "$images" <<'EOF'
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from inception_cli.benchmarking.data import write_synthetic_jpegs
+
+root, count = Path(sys.argv[1]), int(sys.argv[2])
+processes = os.cpu_count() or 1
+chunk = -(-count // processes)
+starts = list(range(0, count, chunk))
+with ProcessPoolExecutor(processes) as pool:
+    jobs = [pool.submit(write_synthetic_jpegs, root, min(chunk, count - s), 4, s) for s in starts]
+    for job in jobs:
+        job.result()
+EOF
+# A small val/ for the training run's validation: the first 32 images of each class, linked.
+for class_dir in "$work"/jpegs/train/*/; do
+  val_dir="$work/jpegs/val/$(basename "$class_dir")"
+  mkdir -p "$val_dir"
+  mapfile -t files < <(find "$class_dir" -name '*.JPEG' | sort)
+  ln "${files[@]:0:32}" "$val_dir/"
+done
+inception data pack "$work/jpegs" "$work/shards" --max-side 320 --workers "$cores"
+
+echo "== training step, synthetic data"
+inception bench --mode train model="$model" --precision bf16-mixed --batch-size "$batch" \
+  steps="$steps" warmup=5 --repeats 3 --output "$out/bench-train.json"
+
+echo "== loaders"
+inception bench --mode data model="$model" --precision bf16-mixed --batch-size "$batch" \
+  data.root="$work/jpegs" --shards "$work/shards" workers="8,$workers" steps="$steps" warmup=2 \
+  --repeats 3 --output "$out/bench-data.json"
+
+echo "== inception train experiment=paper model=$model from the shards"
+cd "$work"
+inception train experiment=paper model="$model" trainer.devices=1 data=shards \
+  data.root="$work/shards" data.num_classes=4 data.batch_size="$batch" \
+  data.num_workers="$workers" logger=csv trainer.max_steps="$((3 * steps))" \
+  trainer.log_every_n_steps=4 ${TRAIN_EXTRA:-}
+metrics="$(find "$work/runs" -name metrics.csv | head -1)"
+cp "$metrics" "$out/train-metrics.csv"
+python3 - "$metrics" <<'EOF'
+import csv
+import statistics
+import sys
+
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if r.get("perf/images_per_s")]
+rates = [float(r["perf/images_per_s"]) for r in rows]
+later = rates[len(rates) // 2 :]  # the first intervals hold cuDNN's algorithm search
+print("train perf/images_per_s per interval:", [round(r) for r in rates])
+print(f"train images/s (median of the later half): {statistics.median(later):.0f}")
+for key in ("perf/mfu", "perf/data_wait_share"):
+    values = [float(r[key]) for r in rows[len(rows) // 2 :] if r.get(key)]
+    if values:
+        print(f"{key} (median of the later half): {statistics.median(values):.3f}")
+EOF
+rm -rf "$work"
