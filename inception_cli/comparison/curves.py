@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from inception_cli import catalog, runs
-from inception_cli.comparison.figures import looks_like_compare_output
-from inception_cli.comparison.results import RunResult, ValPoint
+from inception_cli.comparison.output import looks_like_compare_output
+from inception_cli.comparison.results import DeadPoint, RunResult, ValPoint
+from inception_cli.comparison.settings import read_settings
 
 METRIC_COLUMN = {"top1": "val/top1_error", "top5": "val/top5_error"}
+# Logged by training (training/module.py) on every logged training step.
+DEAD_COLUMN = "train/dead_fraction"
+Point = TypeVar("Point", ValPoint, DeadPoint)
 
 
-# runs.py names these files but has no path helper for them, as it has for the config.
 def find_run_dirs(paths: list[Path], warnings: list[str]) -> list[Path]:
     """Runs among `paths`; a sweep folder (runs one level down) expands into its runs."""
     found: list[Path] = []
@@ -92,16 +96,65 @@ def summary_or_empty(run_dir: Path, warnings: list[str]) -> dict[str, Any]:
     return {}
 
 
-def read_validations(run_dir: Path, warnings: list[str]) -> list[ValPoint] | None:
-    """The validation curve of metrics.csv; None without a readable one (a warning when the file
-    is there but cannot be read)."""
-    if not runs.metrics_path(run_dir).is_file():
+def read_rows(run_dir: Path, warnings: list[str]) -> list[dict[str, str]] | None:
+    """The rows of metrics.csv; None without the file. A file that cannot be read, is empty or
+    has no header row gives no rows and a warning: the run is still shown, with what its
+    summary.json says or `—`."""
+    path = runs.metrics_path(run_dir)
+    if not path.is_file():
         return None
     try:
-        return read_curve(runs.read_metrics(run_dir))
+        with path.open(newline="", encoding="utf-8") as file:
+            reader = csv.DictReader(file)
+            header = reader.fieldnames or []
+            rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as err:
-        warnings.append(f"{runs.metrics_path(run_dir)} is not readable ({err})")
-        return None
+        warnings.append(f"{path} is not readable ({err})")
+        return []
+    if not header:
+        warnings.append(f"{path} is empty: no validation to show")
+        return []
+    if not set(header) & set(runs.METRIC_COLUMNS):
+        warnings.append(
+            f"{path} has no header row (none of {', '.join(runs.METRIC_COLUMNS[:2])},"
+            f" {METRIC_COLUMN['top1']}, ...): its rows are not read"
+        )
+        return []
+    return rows
+
+
+def read_dead(rows: list[dict[str, str]]) -> list[DeadPoint]:
+    """The training rows that logged DEAD_COLUMN (runs trained before it was logged have none)."""
+    dead: list[DeadPoint] = []
+    elapsed: float | None = None
+    for row in rows:
+        logged = parse_number(row.get("time/elapsed_s"))
+        elapsed = logged if logged is not None else elapsed
+        value = parse_number(row.get(DEAD_COLUMN))
+        epoch = parse_number(row.get("epoch"))
+        if value is None or epoch is None:
+            continue
+        step = parse_number(row.get("step"))
+        dead.append(
+            DeadPoint(
+                epoch=int(epoch) + 1,
+                step=int(step) if step is not None else None,
+                hours=elapsed / 3600 if elapsed is not None else None,
+                value=value,
+            )
+        )
+    return dead
+
+
+def with_images(points: list[Point], batch: int | None) -> list[Point]:
+    """Each point with the images seen by then. Lightning logs the index of the last optimizer
+    step, so step s means s + 1 steps done."""
+    if batch is None:
+        return points
+    return [
+        replace(point, images=float((point.step + 1) * batch)) if point.step is not None else point
+        for point in points
+    ]
 
 
 def best_and_final(
@@ -125,11 +178,12 @@ def read_run(path: Path, warnings: list[str]) -> RunResult | None:
     """A run from its metrics.csv, with summary.json for what the curve cannot tell; None when
     neither file is readable."""
     summary = summary_or_empty(path, warnings)
-    curve = read_validations(path, warnings)
-    if curve is None and not summary:
+    rows = read_rows(path, warnings)
+    if rows is None and not summary:
         return None
-    curve = curve or []
     model = str(summary.get("model") or catalog.model_from_run_id(path.name) or "?")
+    run_settings = read_settings(path, summary, model)
+    curve = with_images(read_curve(rows or []), run_settings.global_batch)
     residual = summary.get("residual")
     best, final = best_and_final(curve, summary)
     epochs = optional_int(summary.get("epochs"))
@@ -148,4 +202,6 @@ def read_run(path: Path, warnings: list[str]) -> RunResult | None:
         best=best,
         final=final,
         reached={},
+        settings=run_settings,
+        dead=with_images(read_dead(rows or []), run_settings.global_batch),
     )

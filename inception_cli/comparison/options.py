@@ -8,7 +8,7 @@ from pathlib import Path
 from inception_cli.errors import InputError
 
 METRICS = ("top1", "top5", "both")
-X_AXES = ("epoch", "hours", "step")
+X_AXES = ("epoch", "hours", "step", "images")
 FORMATS = ("table", "md", "csv", "json")
 GROUP_KEYS = ("model",)
 

@@ -1,7 +1,8 @@
-"""Convergence figures in the style of the paper's Figs 21-26: validation error against training.
+"""Drawing the figures: validation error against training in the style of the paper's Figs
+21-26, and panels side by side (the dead fraction beside the error, for residual scaling).
 
 Residual networks are drawn solid and pure Inception networks dashed, as the paper contrasts them.
-matplotlib is imported inside `draw_convergence`, so importing this module costs nothing.
+matplotlib is imported inside `draw_panels`, so importing this module costs nothing.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ FIGURE_SIZE_INCHES = (8.0, 5.0)
 FIGURE_DPI = 150
 FIGURE_FORMATS = ("png", "svg")
 LINE_STYLE_KEY = "solid: residual   dashed: pure Inception"
+BAND_KEY = "band: min-max of 2 runs, ±1 s.d. of 3 or more"
+DEFAULT_MARKER = "o"
+# For the second and later runs of one model in the overview figures.
+SPARE_MARKERS = ("s", "^", "D", "v", "P", "X", "*", "<", ">")
 
 
 @dataclass(frozen=True)
 class Series:
-    """One line of a convergence figure, with an optional band (min-max over seeds)."""
+    """One line of a figure, with an optional band: the spread of the seeds (series.py)."""
 
     label: str
     model: str
@@ -32,6 +37,12 @@ class Series:
     y: list[float]
     band_low: list[float] | None = None
     band_high: list[float] | None = None
+    # Runs of one model share its colour and line style; their markers tell them apart.
+    marker: str = DEFAULT_MARKER
+
+    @property
+    def markersize(self) -> float:
+        return 3 if self.marker == DEFAULT_MARKER else 6
 
     @property
     def linestyle(self) -> str:
@@ -54,6 +65,19 @@ def written_by_matplotlib(path: Path) -> bool:
         return b"matplotlib" in file.read(8192).lower()
 
 
+@dataclass(frozen=True)
+class Panel:
+    """One set of axes of a figure."""
+
+    series: list[Series]
+    title: str
+    x_label: str
+    y_label: str
+    threshold: float | None = None
+    integer_x: bool = False
+    y_limits: tuple[float, float] | None = None  # fixed, e.g. 0-100 for a share in percent
+
+
 def draw_convergence(
     series: list[Series],
     *,
@@ -65,24 +89,34 @@ def draw_convergence(
     integer_x: bool = False,
 ) -> DrawnFigure:
     """Draw the lines and write `<stem>.png` (150 dpi, 8x5 inches) and `<stem>.svg`."""
+    panel = Panel(series, title, x_label, y_label, threshold, integer_x)
+    return draw_panels([panel], stem=stem, title=title)
+
+
+def draw_panels(panels: list[Panel], *, stem: Path, title: str) -> DrawnFigure:
+    """The panels side by side, 8x5 inches each (one title per panel, `title` in the files'
+    metadata); writes `<stem>.png` and `<stem>.svg`."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=FIGURE_SIZE_INCHES, dpi=FIGURE_DPI)
+    width, height = FIGURE_SIZE_INCHES
+    figure = Figure(figsize=(width * len(panels), height), dpi=FIGURE_DPI)
     FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    for line in series:
-        draw_series(axes, line)
-    if threshold is not None:
-        draw_threshold(axes, threshold)
-    label_axes(axes, title=title, x_label=x_label, y_label=y_label, integer_x=integer_x)
-    legend = axes.legend(loc="upper right", fontsize=8)
+    legend: list[str] = []
+    for index, panel in enumerate(panels):
+        axes = figure.add_subplot(1, len(panels), index + 1)
+        for line in panel.series:
+            draw_series(axes, line)
+        if panel.threshold is not None:
+            draw_threshold(axes, panel.threshold)
+        label_axes(axes, panel)
+        legend += [text.get_text() for text in axes.legend(loc="upper right", fontsize=8).texts]
     figure.tight_layout()
     return DrawnFigure(
         paths=save_figure(figure, stem, title),
         title=title,
-        legend=[text.get_text() for text in legend.get_texts()],
-        series=list(series),
+        legend=legend,
+        series=[line for panel in panels for line in panel.series],
     )
 
 
@@ -93,8 +127,8 @@ def draw_series(axes: Axes, line: Series) -> None:
         label=line.label,
         color=line.colour,
         linestyle=line.linestyle,
-        marker="o",
-        markersize=3,
+        marker=line.marker,
+        markersize=line.markersize,
         linewidth=1.6,
     )
     if line.band_low is not None and line.band_high is not None:
@@ -116,16 +150,21 @@ def draw_threshold(axes: Axes, threshold: float) -> None:
     )
 
 
-def label_axes(axes: Axes, *, title: str, x_label: str, y_label: str, integer_x: bool) -> None:
+def label_axes(axes: Axes, panel: Panel) -> None:
     from matplotlib.ticker import MaxNLocator
 
-    axes.set_title(title)
-    axes.set_xlabel(x_label)
-    axes.set_ylabel(y_label)
+    axes.set_title(panel.title)
+    axes.set_xlabel(panel.x_label)
+    axes.set_ylabel(panel.y_label)
     axes.grid(True, alpha=0.3)
-    if integer_x:
+    if panel.integer_x:
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.text(0.01, 0.01, LINE_STYLE_KEY, transform=axes.transAxes, fontsize=8, color="grey")
+    if panel.y_limits is not None:
+        axes.set_ylim(*panel.y_limits)
+    key = LINE_STYLE_KEY
+    if any(line.band_low is not None for line in panel.series):
+        key += f"   {BAND_KEY}"
+    axes.text(0.01, 0.01, key, transform=axes.transAxes, fontsize=8, color="grey")
 
 
 def save_figure(figure: Figure, stem: Path, title: str) -> list[Path]:

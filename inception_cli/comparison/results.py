@@ -6,12 +6,13 @@ the end of the first epoch is at epoch 1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from inception_cli import catalog
 from inception_cli.comparison.plots import DrawnFigure
+from inception_cli.comparison.settings import RunSettings
 
 METRIC_LABEL = {"top1": "top-1", "top5": "top-5"}
 
@@ -25,12 +26,34 @@ class ValPoint:
     hours: float | None
     top1: float | None
     top5: float | None
+    images: float | None = None  # images seen: steps done x global batch
 
     def error(self, metric: str) -> float | None:
         return self.top1 if metric == "top1" else self.top5
 
     def position(self, x: str) -> float | None:
-        return {"epoch": float(self.epoch), "hours": self.hours, "step": self.step}[x]
+        return position(x, float(self.epoch), self.step, self.hours, self.images)
+
+
+@dataclass(frozen=True)
+class DeadPoint:
+    """`train/dead_fraction` of one training row: the share of exact zeros in the features
+    before the average pooling (section 3.3), 0 to 1."""
+
+    epoch: int  # epochs completed when the epoch this step belongs to ends
+    step: int | None
+    hours: float | None
+    value: float
+    images: float | None = None
+
+    def position(self, x: str) -> float | None:
+        return position(x, float(self.epoch), self.step, self.hours, self.images)
+
+
+def position(
+    x: str, epoch: float, step: int | None, hours: float | None, images: float | None
+) -> float | None:
+    return {"epoch": epoch, "hours": hours, "step": step, "images": images}[x]
 
 
 @dataclass(frozen=True)
@@ -56,6 +79,8 @@ class RunResult:
     best: dict[str, float | None]
     final: dict[str, float | None]
     reached: dict[str, Crossing | None]  # absent key: no threshold for that metric
+    settings: RunSettings | None = None
+    dead: list[DeadPoint] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -86,6 +111,7 @@ class GroupResult:
     reached_epoch: dict[str, Stat | None]
     reached_hours: dict[str, Stat | None]
     n_reached: dict[str, int]
+    label: str = ""  # the paper's name, and what sets it apart from other groups of its model
 
     @property
     def status(self) -> str:
@@ -110,6 +136,13 @@ class CompareResult:
     drawn: dict[str, DrawnFigure]  # by metric
     warnings: list[str]
     output_dir: Path  # where the figures go
+    # Runs that differ only in their seed; the statement and the paper's figures use these.
+    seed_groups: list[GroupResult] = field(default_factory=list)
+    paper_figures: dict[str, DrawnFigure] = field(default_factory=dict)  # by file stem
+    reports: list[Path] = field(default_factory=list)  # report.html, report.md
+    # What the comparison left out and why (the top-5 error on few classes: classes.py).
+    notes: list[str] = field(default_factory=list)
+    classes: int | None = None  # the largest number of classes the runs record
 
 
 def model_rank(model: str) -> tuple[int, str]:

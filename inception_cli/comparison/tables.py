@@ -211,7 +211,9 @@ def json_document(result: CompareResult) -> dict[str, Any]:
         "rows": rows,
         "statement": result.statement,
         "figures": [str(path) for path in result.figures],
+        "reports": [str(path) for path in result.reports],
         "warnings": result.warnings,
+        "notes": result.notes,
     }
 
 
@@ -228,6 +230,8 @@ def print_result(result: CompareResult, fmt: str) -> None:
         return
     if fmt == "csv":
         sys.stdout.write(csv_table(result.rows))
+        for note in result.notes:
+            print(f"note: {note}", file=sys.stderr)
         for path in result.figures:
             print(f"wrote {path}", file=sys.stderr)
         return
@@ -242,6 +246,8 @@ def print_result(result: CompareResult, fmt: str) -> None:
         level = result.thresholds[name]
         if level is not None:
             print(f"Threshold {METRIC_LABEL[name]}: {level:.1f}% ({result.threshold_rules[name]}).")
+    for note in result.notes:
+        print(f"Note: {note}")
     print("\n".join(result.statement))
     for path in result.figures:
         print(f"wrote {path}")
