@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from inception_cli import catalog
-from inception_cli.errors import InputError
+from inception_cli.errors import InputError, first_line
 from inception_cli.models import create_model
 
 __all__ = [
@@ -55,11 +55,13 @@ def create_pretrained(name: str, weights: str, **kwargs: Any) -> nn.Module:
     """Model `name`, built as `create_model(name, **kwargs)`, with the published weights
     `weights` ("timm:<tag>"). InputError for anything `load_pretrained` refuses, and for
     arguments the model does not take."""
+    # The weights file first: without a network this fails in seconds, before any building.
+    weights_file = _weights_file(_import_timm(), _resolve_tag(catalog.entry(name), weights))
     try:
         model = create_model(name, **kwargs)
     except (TypeError, ValueError) as err:
         raise InputError(str(err)) from None
-    load_pretrained(model, name, weights)
+    load_pretrained(model, name, weights, weights_file=weights_file)
     return model
 
 
@@ -96,21 +98,89 @@ def _resolve_tag(entry: catalog.CatalogEntry, weights: str) -> str:
     return tag
 
 
-def _fetch(tag: str, name: str, with_aux: bool) -> tuple[dict[str, torch.Tensor], int]:
-    """The state dict of published weights `tag`, on our keys, and its number of classes.
+# Published weights are a single file on the Hugging Face hub; timm reads safetensors first.
+HUB_FILES = ("model.safetensors", "pytorch_model.bin")
+# Without a network the hub client retries for half a minute; one short try says it at once.
+HUB_TIMEOUT_S = 3.0
 
-    timm builds its model with `pretrained=True`, downloading the checkpoint from the Hugging
-    Face hub into its cache the first time.
-    """
-    timm = _import_timm()
-    try:
-        source = timm.create_model(
-            tag, pretrained=True, **({"aux_logits": True} if with_aux else {})
+
+def _cached_file(repo: str) -> str | None:
+    """The weights of `repo` in the local Hugging Face cache, if they were downloaded before."""
+    from huggingface_hub import try_to_load_from_cache
+
+    for filename in HUB_FILES:
+        cached = try_to_load_from_cache(repo, filename)
+        if isinstance(cached, str):
+            return cached
+    return None
+
+
+def _check_hub_reachable(tag: str) -> None:
+    """One connection to the hub, with a short timeout and no retries."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        raise InputError(
+            f"the published weights {tag!r} are not in the local Hugging Face cache and "
+            "HF_HUB_OFFLINE is set; download them once with a network, or unset HF_HUB_OFFLINE"
         )
+    endpoint = urlparse(constants.ENDPOINT)
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        socket.create_connection((endpoint.hostname, port), timeout=HUB_TIMEOUT_S).close()
+    except OSError as error:
+        raise InputError(
+            f"the published weights {tag!r} are not in the local Hugging Face cache and "
+            f"{endpoint.hostname} cannot be reached ({error.strerror or error}); "
+            "download them once with a network"
+        ) from None
+
+
+def _download(repo: str) -> str:
+    from huggingface_hub import hf_hub_download
+
+    return hf_hub_download(repo, HUB_FILES[0], etag_timeout=HUB_TIMEOUT_S)
+
+
+def _weights_file(timm: Any, tag: str) -> str:
+    """The local file of published weights `tag`: from the cache, else downloaded once."""
+    repo = timm.models.get_pretrained_cfg(tag).hf_hub_id or f"timm/{tag}"
+    cached = _cached_file(repo)
+    if cached is not None:
+        return cached
+    _check_hub_reachable(tag)
+    try:
+        return _download(repo)
     except Exception as err:  # hub, network and cache failures come in many exception types
         raise InputError(
-            f"could not fetch the published weights {tag!r} through timm: {err}"
-        ) from err
+            f"could not download the published weights {tag!r} ({repo}): {first_line(err)}"
+        ) from None
+
+
+def _fetch(
+    tag: str, name: str, with_aux: bool, path: str | None = None
+) -> tuple[dict[str, torch.Tensor], int]:
+    """The state dict of published weights `tag`, on our keys, and its number of classes.
+
+    The file comes from the Hugging Face cache, else from the hub (once); timm builds its
+    model from that file, so that it never goes to the network itself.
+    """
+    timm = _import_timm()
+    path = path or _weights_file(timm, tag)
+    try:
+        source = timm.create_model(
+            tag,
+            pretrained=True,
+            pretrained_cfg_overlay={"file": path},
+            **({"aux_logits": True} if with_aux else {}),
+        )
+    except Exception as err:  # a damaged file comes in many exception types
+        raise InputError(
+            f"could not read the published weights {tag!r} from {path}: {first_line(err)}"
+        ) from None
     return convert_timm_state_dict(
         name, source.state_dict(), aux_logits=with_aux
     ), source.num_classes
@@ -147,18 +217,21 @@ def _drop_other_classifier(
     return mismatched
 
 
-def load_pretrained(model: nn.Module, name: str, weights: str) -> None:
+def load_pretrained(
+    model: nn.Module, name: str, weights: str, *, weights_file: str | None = None
+) -> None:
     """Load published weights `weights` ("timm:<tag>") into `model`, built as model `name`.
 
     The weights are converted and loaded strictly. When our classifier has another number of
     classes, everything but the classifier is loaded, with a warning. Raises InputError for a
     malformed spec, an unknown tag, a model without published weights, a model whose shapes
-    differ from the published ones, or a missing timm.
+    differ from the published ones, or a missing timm. `weights_file`: the weights' file when
+    it was already located (cache or download), so that it is not looked up twice.
     """
     tag = _resolve_tag(catalog.entry(name), weights)
     has_aux = getattr(model, "AuxLogits", None) is not None
     load_aux = has_aux and tag in TAGS_WITH_AUX
-    state_dict, published_classes = _fetch(tag, name, load_aux)
+    state_dict, published_classes = _fetch(tag, name, load_aux, weights_file)
 
     skipped = set(_drop_other_classifier(model, state_dict, tag, name))
     if skipped:

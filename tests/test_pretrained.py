@@ -117,18 +117,19 @@ def test_convert_refuses_models_without_timm_counterpart() -> None:
 
 @pytest.fixture
 def fake_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """Serve timm's 'hub download' from a state dict saved in tmp_path; no network."""
-    import timm.models._builder as builder
+    """Serve the hub download from a state dict saved in tmp_path; no network."""
+    import inception_cli.pretrained as pretrained
 
     path = tmp_path / "weights.pth"
     requested: list[object] = []
 
-    def load_state_dict_from_hf(location: object, *args: object, **kwargs: object) -> dict:
-        requested.append(location)
-        return torch.load(path, weights_only=True)
+    def download(repo: str) -> str:
+        requested.append(repo)
+        return str(path)
 
-    monkeypatch.setattr(builder, "has_hf_hub", lambda *args, **kwargs: True)
-    monkeypatch.setattr(builder, "load_state_dict_from_hf", load_state_dict_from_hf)
+    monkeypatch.setattr(pretrained, "_cached_file", lambda repo: None)
+    monkeypatch.setattr(pretrained, "_check_hub_reachable", lambda tag: None)
+    monkeypatch.setattr(pretrained, "_download", download)
     return path, requested
 
 
@@ -228,3 +229,116 @@ def test_pretrained_preprocessing() -> None:
     )
     with pytest.raises(InputError, match="unknown published weights"):
         pretrained_preprocessing("inception_v4.nope")
+
+
+# ------------------------------------------------------------------- published weights offline
+
+
+def refuse_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record any attempt to reach the hub or download, and fail it as no network would."""
+    import socket
+
+    import inception_cli.pretrained as pretrained
+
+    attempts: list[str] = []
+
+    def connect(address: tuple[str, int], timeout: float | None = None) -> socket.socket:
+        attempts.append(f"connect {address[0]} timeout {timeout}")
+        raise OSError(-2, "Name or service not known")
+
+    def download(repo: str) -> str:
+        attempts.append(f"download {repo}")
+        raise AssertionError("no download may be attempted")
+
+    monkeypatch.setattr(socket, "create_connection", connect)
+    monkeypatch.setattr(pretrained, "_download", download)
+    monkeypatch.setattr(pretrained, "_cached_file", lambda repo: None)
+    return attempts
+
+
+def test_cached_weights_are_read_without_the_network(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import inception_cli.pretrained as pretrained
+
+    attempts = refuse_network(monkeypatch)
+    published = timm_reference("inception_v3", seed=7).state_dict()
+    torch.save(published, tmp_path / "cached.pth")
+    monkeypatch.setattr(pretrained, "_cached_file", lambda repo: str(tmp_path / "cached.pth"))
+    model = create_pretrained("v3", "timm:inception_v3.tf_in1k")
+    assert attempts == []
+    assert torch.equal(model.fc.weight, published["fc.weight"])
+
+
+def test_offline_without_the_weights_cached_is_one_line_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from huggingface_hub import constants
+
+    attempts = refuse_network(monkeypatch)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(InputError, match="not in the local Hugging Face cache and HF_HUB_OFFLINE"):
+        create_pretrained("irv2", "timm:inception_resnet_v2.tf_in1k")
+    assert attempts == []
+
+
+def test_an_unreachable_hub_is_one_short_try_without_download(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from huggingface_hub import constants
+
+    from inception_cli.pretrained import HUB_TIMEOUT_S
+
+    attempts = refuse_network(monkeypatch)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    with pytest.raises(InputError, match="huggingface.co cannot be reached") as raised:
+        create_pretrained("irv2", "timm:inception_resnet_v2.tf_in1k")
+    assert attempts == [f"connect huggingface.co timeout {HUB_TIMEOUT_S}"]
+    assert HUB_TIMEOUT_S <= 3 and "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("data", ["missing", "empty"])
+def test_data_is_checked_before_published_weights_are_fetched(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: str
+) -> None:
+    from inception_cli.tasks.evaluate import run_eval
+
+    monkeypatch.chdir(tmp_path)
+    attempts = refuse_network(monkeypatch)
+    folder = tmp_path / "imagenet"
+    if data == "empty":
+        folder.mkdir()
+    with pytest.raises(InputError, match="--data"):
+        run_eval(["model=irv2", "weights=timm:inception_resnet_v2.tf_in1k"], data=str(folder))
+    assert attempts == []
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*.json"))
+
+
+def test_eval_of_published_weights_offline_fails_within_seconds(tmp_path: Path) -> None:
+    """The real command, with no network and an empty cache: one line, and no more than a few
+    seconds beyond what starting Python with torch and timm takes on this machine."""
+    import os
+    import subprocess
+    import time
+
+    from tests.support.user import assert_one_line_error
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    (tmp_path / "val").mkdir()
+    (tmp_path / "val" / "ILSVRC2012_val_00000001.JPEG").write_bytes(b"")
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import torch, timm"], env=env, check=True)
+    startup = time.monotonic() - started
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "inception_cli", "eval", "model=irv2"]
+        + ["weights=timm:inception_resnet_v2.tf_in1k", "--data", str(tmp_path / "val")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    seconds = time.monotonic() - started
+    assert_one_line_error(done, "not in the local Hugging Face cache and HF_HUB_OFFLINE is set")
+    assert seconds < startup + 5, f"{seconds:.1f} s (Python with torch and timm: {startup:.1f} s)"

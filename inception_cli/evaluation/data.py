@@ -12,7 +12,6 @@ from typing import Any
 from torch.utils.data import Dataset, Subset
 
 from inception_cli.data import EvaluationImages, build_evaluation_images
-from inception_cli.data.imagenet_val import ValImages, read_blacklist
 from inception_cli.data.sets.imagenet import validation_images
 from inception_cli.data.spec import as_dict
 from inception_cli.errors import InputError
@@ -35,14 +34,55 @@ class EvalData:
 
 
 def _data_preset(name: str) -> dict[str, Any]:
-    from inception_cli.config import compose_train_config, group_options
+    from inception_cli.config import compose_train_config
 
-    presets = group_options("data")
+    _data_preset_names(name)
+    return as_dict(compose_train_config([f"data={name}"]).data)
+
+
+def check_data_option(data: str | None) -> None:
+    """--data names an existing, non-empty folder or a data preset: checked before any network
+    is loaded (published weights may be a download) or image read."""
+    if data is None:
+        return
+    folder = Path(data)
+    if not folder.exists():
+        _data_preset_names(data)
+    elif not folder.is_dir():
+        raise InputError(f"--data {data} is a file; give the folder of the validation images")
+    elif not any(folder.iterdir()):
+        raise InputError(f"--data {data} is an empty folder; it holds no images")
+
+
+def _data_preset_names(name: str) -> list[str]:
+    from inception_cli.config import group_options
+
+    presets = list(group_options("data"))
     if name not in presets:
         raise InputError(
             f"--data {name!r} is neither a folder nor a data preset ({', '.join(presets)})"
         )
-    return as_dict(compose_train_config([f"data={name}"]).data)
+    return presets
+
+
+def check_blacklist(path: Path) -> None:
+    """A readable text file of one or more 1-based indices, one per line."""
+    from inception_cli.data.imagenet_val import read_blacklist
+
+    try:
+        path.read_bytes().decode("utf-8")
+    except OSError as error:
+        raise InputError(f"cannot read the blacklist {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{path} is not a text file; --exclude-blacklist takes the devkit's blacklist, one "
+            "1-based image index per line"
+        ) from None
+    if not read_blacklist(path):
+        raise InputError(
+            f"the blacklist {path} lists no image; give the devkit's "
+            "ILSVRC2015_clsloc_validation_blacklist.txt, or leave out --exclude-blacklist"
+        )
 
 
 def _data_of_members(members: Sequence[Member]) -> dict[str, Any]:
@@ -61,7 +101,9 @@ def _data_of_members(members: Sequence[Member]) -> dict[str, Any]:
     return first
 
 
-def _without_blacklisted(dataset: Dataset[Any], blacklist_file: Path) -> tuple[ValImages, int]:
+def _without_blacklisted(dataset: Dataset[Any], blacklist_file: Path) -> tuple[Dataset[Any], int]:
+    from inception_cli.data.imagenet_val import ValImages, read_blacklist
+
     if not isinstance(dataset, ValImages):
         raise InputError(
             "--exclude-blacklist applies to the ImageNet validation set; pass its folder with --data"
@@ -69,9 +111,13 @@ def _without_blacklisted(dataset: Dataset[Any], blacklist_file: Path) -> tuple[V
     return dataset.without(read_blacklist(blacklist_file))
 
 
-def _num_workers(images: EvaluationImages, count: int, data_cfg: dict[str, Any]) -> int:
-    if images.decodes_files and count >= MIN_IMAGES_FOR_WORKERS:
-        return min(MAX_WORKERS, os.cpu_count() or 1)
+def _num_workers(
+    images: EvaluationImages, count: int, data_cfg: dict[str, Any], processes: int
+) -> int:
+    """Loader workers of each of `processes` evaluation processes on this machine: decoding
+    files overlaps the forward passes; the cores are shared out among the processes."""
+    if images.decodes_files and count >= MIN_IMAGES_FOR_WORKERS * processes:
+        return max(1, min(MAX_WORKERS, (os.cpu_count() or 1) // processes))
     return int(data_cfg.get("num_workers", 0) or 0)
 
 
@@ -81,6 +127,7 @@ def resolve_data(
     split: str,
     blacklist_file: Path | None,
     limit: int | None,
+    processes: int = 1,
 ) -> EvalData:
     """The images to evaluate: --data (a folder or a preset), else the runs' own data."""
     data_cfg: dict[str, Any] = {}
@@ -93,7 +140,7 @@ def resolve_data(
     if blacklist_file is not None:
         dataset, excluded = _without_blacklisted(dataset, blacklist_file)
         description["blacklist"] = str(blacklist_file)
-    num_workers = _num_workers(images, len(dataset), data_cfg)  # type: ignore[arg-type]
+    num_workers = _num_workers(images, len(dataset), data_cfg, processes)  # type: ignore[arg-type]
     if limit is not None:
         dataset = Subset(dataset, range(min(limit, len(dataset))))  # type: ignore[arg-type]
     return EvalData(

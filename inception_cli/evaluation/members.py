@@ -16,8 +16,11 @@ from inception_cli import runs
 from inception_cli.data.spec import as_dict
 from inception_cli.errors import InputError
 from inception_cli.evaluation.checkpoints import find_checkpoint, load_weights, saved_weights
-
-MEMBER_KEYS = ("model", "weights")
+from inception_cli.evaluation.member_args import (
+    check_run_dir,
+    latest_finished_run,
+    parse_member_args,
+)
 
 
 @dataclass(frozen=True)
@@ -60,57 +63,6 @@ class Member:
     model_cfg: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_member_args(args: Sequence[str]) -> list[Path | dict[str, str]]:
-    """Run directories, and `model=<name> weights=timm:<tag>` groups (a key seen twice starts a
-    new group)."""
-    specs: list[Path | dict[str, str]] = []
-    group: dict[str, str] | None = None
-    for token in args:
-        key, sep, value = token.partition("=")
-        if token.startswith("-"):
-            raise InputError(f"unknown option {token!r}; see `inception eval --help`")
-        if not sep or Path(token).exists():
-            specs.append(Path(token))
-            group = None
-            continue
-        if key not in MEMBER_KEYS:
-            raise InputError(
-                f"unknown argument {token!r}; give run directories or model=<name> "
-                "weights=timm:<tag>"
-            )
-        if group is None or key in group:
-            group = {}
-            specs.append(group)
-        group[key] = value
-    for spec in specs:
-        if isinstance(spec, dict) and set(spec) != set(MEMBER_KEYS):
-            given = " ".join(f"{key}={value}" for key, value in spec.items())
-            raise InputError(
-                f"{given!r}: published weights need both model=<name> and weights=timm:<tag>"
-            )
-    return specs
-
-
-def configured_runs_root() -> Path:
-    """Where `inception train` puts runs: paths.runs_dir of the composed config (./runs)."""
-    from inception_cli.config import compose_train_config
-
-    return runs.runs_root(compose_train_config(check=False))
-
-
-def latest_finished_run(root: Path | None = None) -> Path:
-    """The finished run (<root>/<id> or <root>/<sweep>/<n>_<model>) updated last."""
-    root = configured_runs_root() if root is None else root
-    run_dir = runs.latest_finished_run(root)
-    if run_dir is None:
-        where = root if root.is_absolute() else f"./{root}"
-        raise InputError(
-            f"no finished run under {where}; train one with `inception train` or name a run "
-            "directory"
-        )
-    return run_dir
-
-
 def _preprocessing_of_run(data_cfg: dict[str, Any], model: nn.Module) -> Preprocessing:
     in_chans = int(data_cfg.get("in_chans", 3))
     input_size: Any = data_cfg.get("input_size") or getattr(model, "default_input_size", 299)
@@ -125,13 +77,7 @@ def _preprocessing_of_run(data_cfg: dict[str, Any], model: nn.Module) -> Preproc
 
 def _read_run_config(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The `model` and `data` configs the run was trained with."""
-    if not run_dir.is_dir():
-        raise InputError(
-            f"{run_dir} is not a directory; give run directories (runs/<id>) or "
-            "model=<name> weights=timm:<tag>"
-        )
-    if not runs.has_config(run_dir):
-        raise InputError(f"{run_dir} has no {runs.CONFIG}; is it a run of `inception train`?")
+    check_run_dir(run_dir)
     try:
         cfg = runs.load_config(run_dir)
         return as_dict(cfg.get("model")), as_dict(cfg.get("data"))

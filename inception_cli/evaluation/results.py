@@ -14,8 +14,11 @@ from rich.table import Table
 from inception_cli import runs
 from inception_cli.data.crops import multi_crop_scales, single_crop_scale
 from inception_cli.evaluation.data import EvalData
-from inception_cli.evaluation.members import Member, configured_runs_root
-from inception_cli.evaluation.scoring import Scores
+from inception_cli.evaluation.member_args import configured_runs_root
+from inception_cli.evaluation.members import Member
+from inception_cli.evaluation.scores import Errors, Scores
+from inception_cli.evaluation.settings import RunSettings
+from inception_cli.evaluation.single_crop_note import multi_crop_note
 
 PROTOCOLS = {
     1: "centre crop of the image resized to input_size / crop_fraction (shorter side)",
@@ -24,16 +27,21 @@ PROTOCOLS = {
 }
 
 
+def evaluation_home(members: Sequence[Member]) -> Path:
+    """eval/ of the first run, else eval/ beside the runs (published weights alone)."""
+    run_dir = next((member.run_dir for member in members if member.run_dir is not None), None)
+    return runs.eval_dir(run_dir if run_dir is not None else configured_runs_root())
+
+
 def result_path(members: Sequence[Member], crops: int, output: Path | None) -> Path:
-    """--output, else eval/ of the first run, else eval/ beside the runs; a free name there."""
+    """--output, else the evaluation's eval/ folder; a free name there."""
     if output is not None:
         return runs.unique_path(output)
     name = f"{crops}crop" + ("_ensemble" if len(members) > 1 else "")
-    run_dir = next((member.run_dir for member in members if member.run_dir is not None), None)
-    if run_dir is not None:
-        return runs.unique_path(runs.eval_dir(run_dir) / f"{name}.json")
+    if any(member.run_dir is not None for member in members):
+        return runs.unique_path(evaluation_home(members) / f"{name}.json")
     tag = members[0].weights.removeprefix("timm:")
-    return runs.unique_path(runs.eval_dir(configured_runs_root()) / f"{name}_{tag}.json")
+    return runs.unique_path(evaluation_home(members) / f"{name}_{tag}.json")
 
 
 def protocol_record(crops: int, members: Sequence[Member]) -> dict[str, Any]:
@@ -52,13 +60,58 @@ def protocol_record(crops: int, members: Sequence[Member]) -> dict[str, Any]:
     return record
 
 
+def _single_crop(errors: Errors | None) -> dict[str, Any]:
+    """The errors under the single centre crop, beside a 10- or 144-crop result."""
+    if errors is None:
+        return {}
+    return {"single_crop": {"top1_error": errors[0], "top5_error": errors[1]}}
+
+
+def _member_record(member: Member, errors: Errors, single: Errors | None) -> dict[str, Any]:
+    return {
+        "name": member.name,
+        "model": member.model_cfg,
+        "run_dir": str(member.run_dir) if member.run_dir else None,
+        "checkpoint": str(member.checkpoint) if member.checkpoint else None,
+        "weights": member.weights,
+        "preprocessing": member.preprocessing.as_dict(),
+        "top1_error": errors[0],
+        "top5_error": errors[1],
+        **_single_crop(single),
+    }
+
+
+def throughput_record(scores: Scores, settings: RunSettings) -> dict[str, Any]:
+    """How fast this command went; the only part that differs between two evaluations of the
+    same images (and between an interrupted one, continued, and one that was not)."""
+    computed = scores.images if scores.images_computed is None else scores.images_computed
+    return {
+        "device": scores.device,
+        "processes": scores.processes,
+        "batch_size": settings.inputs_per_pass,
+        "images_per_s": scores.images_per_s,
+        "wall_time_s": scores.wall_time_s,
+        "forward_time_s": scores.forward_time_s,
+        "share_outside_forward": scores.share_outside_forward,
+        "images_computed": computed,
+        "images_from_partial_results": scores.images + scores.corrupt - computed,
+    }
+
+
 def build_record(
-    members: Sequence[Member], eval_data: EvalData, scores: Scores, crops: int, ema: bool
+    members: Sequence[Member],
+    eval_data: EvalData,
+    scores: Scores,
+    crops: int,
+    ema: bool,
+    settings: RunSettings,
 ) -> dict[str, Any]:
     top1, top5 = scores.ensemble_errors
+    singles: Sequence[Errors | None] = scores.member_single_errors or [None] * len(members)
     return {
         "top1_error": top1,
         "top5_error": top5,
+        **_single_crop(scores.ensemble_single_errors),
         "ensemble": len(members) > 1,
         "protocol": protocol_record(crops, members),
         "data": eval_data.description,
@@ -69,50 +122,62 @@ def build_record(
             "labels_sha256": scores.labels_sha256,
         },
         "ema": ema,
+        **settings.as_dict(),
         "members": [
-            {
-                "name": member.name,
-                "model": member.model_cfg,
-                "run_dir": str(member.run_dir) if member.run_dir else None,
-                "checkpoint": str(member.checkpoint) if member.checkpoint else None,
-                "weights": member.weights,
-                "preprocessing": member.preprocessing.as_dict(),
-                "top1_error": errors[0],
-                "top5_error": errors[1],
-            }
-            for member, errors in zip(members, scores.member_errors, strict=True)
+            _member_record(member, errors, single)
+            for member, errors, single in zip(members, scores.member_errors, singles, strict=True)
         ],
-        "throughput": {
-            "device": scores.device,
-            "images_per_s": scores.images_per_s,
-            "wall_time_s": scores.wall_time_s,
-            "forward_time_s": scores.forward_time_s,
-            "share_outside_forward": scores.share_outside_forward,
-        },
+        "throughput": throughput_record(scores, settings),
         "created_at": runs.now_iso(),
     }
 
 
-def print_results(
-    console: Console, members: Sequence[Member], scores: Scores, crops: int, eval_data: EvalData
-) -> None:
-    table = Table(
-        title=f"{crops}-crop evaluation on {eval_data.description['name']} "
-        f"({eval_data.description['split']})"
-    )
+def _rows(members: Sequence[Member], scores: Scores) -> list[tuple[str, Errors, Errors | None]]:
+    singles: Sequence[Errors | None] = scores.member_single_errors or [None] * len(members)
+    rows = [
+        (escape(f"{m.name} ({m.weights} weights)"), errors, single)
+        for m, errors, single in zip(members, scores.member_errors, singles, strict=True)
+    ]
+    if len(members) > 1:
+        rows.append(
+            (f"ensemble of {len(members)}", scores.ensemble_errors, scores.ensemble_single_errors)
+        )
+    return rows
+
+
+def results_table(members: Sequence[Member], scores: Scores, crops: int, title: str) -> Table:
+    table = Table(title=title)
     for column in ("model(s)", "crops", "images"):
         table.add_column(column)
     table.add_column("top-1 error %", justify="right")
     table.add_column("top-5 error %", justify="right")
-    rows = [
-        (escape(f"{m.name} ({m.weights} weights)"), e)
-        for m, e in zip(members, scores.member_errors, strict=True)
-    ]
-    if len(members) > 1:
-        rows.append((f"ensemble of {len(members)}", scores.ensemble_errors))
-    for name, (top1, top5) in rows:
-        table.add_row(name, str(crops), str(scores.images), f"{top1:.2f}", f"{top5:.2f}")
-    console.print(table)
+    with_single = scores.member_single_errors is not None
+    if with_single:
+        table.add_column("1-crop top-1 %", justify="right")
+    for name, (top1, top5), single in _rows(members, scores):
+        cells = [name, str(crops), str(scores.images), f"{top1:.2f}", f"{top5:.2f}"]
+        if with_single:
+            cells.append(f"{single[0]:.2f}" if single else "")
+        table.add_row(*cells)
+    return table
+
+
+def print_results(
+    console: Console,
+    members: Sequence[Member],
+    scores: Scores,
+    crops: int,
+    eval_data: EvalData,
+    settings: RunSettings,
+) -> None:
+    title = (
+        f"{crops}-crop evaluation on {eval_data.description['name']} "
+        f"({eval_data.description['split']})"
+    )
+    console.print(results_table(members, scores, crops, title))
+    note = multi_crop_note(crops, members, scores)
+    if note:
+        console.print(escape(note), soft_wrap=True, highlight=False)
     left_out = []
     if eval_data.excluded_blacklist:
         left_out.append(f"{eval_data.excluded_blacklist} blacklisted")
@@ -120,8 +185,10 @@ def print_results(
         left_out.append(f"{scores.corrupt} unreadable")
     if left_out:
         console.print(f"left out: {', '.join(left_out)}")
+    layout = "channels_last" if settings.channels_last else "NCHW"
+    processes = f" x {scores.processes} processes" if scores.processes > 1 else ""
     console.print(
-        f"{scores.images_per_s:.1f} images/s on {scores.device}; "
-        f"{100 * scores.share_outside_forward:.0f}% of the time outside the forward passes "
-        "(decoding, cropping, transfers)"
+        f"{scores.images_per_s:.1f} images/s on {scores.device}{processes} "
+        f"({settings.precision}, {layout}); {100 * scores.share_outside_forward:.0f}% of the time "
+        "outside the forward passes (decoding, cropping, transfers)"
     )
