@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# docs/eval.md, "Speed: precision, memory layout, batch, loader": `inception eval` with its
-# defaults (--precision auto, which is bf16 on CPUs with AVX-512 BF16 or AMX and on Ampere or
+# docs/eval.md, "Speed: precision, memory layout, batch, loader": `inception eval` with the fast
+# settings (--precision auto, which is bf16 on CPUs with AVX-512 BF16 or AMX and on Ampere or
 # newer GPUs, and channels_last) against --precision 32 --no-channels-last, back to back, on the
 # same run and images. Prints each pair's images/s (from the JSON results), the median ratio,
 # how often the two agree on each image's top-1 class (protocol and single crop), and the error
@@ -32,9 +32,9 @@ cp -r "${run%/}/.hydra" "${run%/}/checkpoints" "$work/run/"
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%F)"
 python -c 'import sys, torch; print(f"python {sys.version.split()[0]}, torch {torch.__version__}")'
-echo "command: inception eval <a copy of $run> --crops $crops --limit $limit [--precision 32 --no-channels-last]"
+echo "command: inception eval <a copy of $run> --crops $crops --limit $limit --precision auto | --precision 32 --no-channels-last"
 for pair in $(seq "$pairs"); do
-  inception eval "$work/run" --crops "$crops" --limit "$limit" \
+  inception eval "$work/run" --crops "$crops" --limit "$limit" --precision auto \
     --output "$work/defaults-$pair.json" > /dev/null
   inception eval "$work/run" --crops "$crops" --limit "$limit" --precision 32 --no-channels-last \
     --output "$work/fp32-$pair.json" > /dev/null

@@ -134,14 +134,15 @@ def check_command(args: list[str]) -> None:
     command = typer.main.get_command(app)
     context = command.make_context("inception", list(args), resilient_parsing=False)
     with context:
-        protected = getattr(context, "_protected_args", None) or getattr(
-            context, "protected_args", []
-        )
-        words = [*protected, *context.args]
-        name, sub, rest = command.resolve_command(context, words)
-        assert sub is not None
-        sub_context = sub.make_context(name or "", list(rest), parent=context)
-        unknown = [a for a in sub_context.args if a.startswith("-")]
+        # Down through the groups (`inception data pack ...`) to the command itself.
+        while isinstance(command, typer.core.TyperGroup):
+            protected = getattr(context, "_protected_args", None) or getattr(
+                context, "protected_args", []
+            )
+            name, sub, rest = command.resolve_command(context, [*protected, *context.args])
+            assert sub is not None
+            command, context = sub, sub.make_context(name or "", list(rest), parent=context)
+        unknown = [a for a in context.args if a.startswith("-")]
         if unknown:  # commands that pass overrides through reject these when they run
             raise InputError(f"unknown option {unknown[0]!r}")
 
@@ -176,9 +177,29 @@ def test_a_documented_command_works(
         "inception eval --cropz 10",
         "inception compare --formt md runs/*",
         "inception bench --vs timm --repeat 3",
+        "inception data pack /data/imagenet /tmp/shards --max-sides 320",
     ],
 )
 def test_a_broken_documented_command_fails_the_check(broken: str, places: dict[str, str]) -> None:
     with pytest.raises(Exception) as failed:  # noqa: PT011 - InputError or click's usage error
         check_command(with_places(broken, places))
     assert not isinstance(failed.value, TypeError | AttributeError | KeyError), failed.value
+
+
+def test_the_models_table_in_the_docs_is_the_commands_output() -> None:
+    page = (ROOT / "docs" / "models.md").read_text()
+    shown = page.split("$ inception models\n", 1)[1].split("\n```", 1)[0]
+    done = CliRunner().invoke(app, ["models"], env={"COLUMNS": "80"})
+    assert done.exit_code == 0, done.output
+    printed = "\n".join(line.rstrip() for line in done.output.splitlines()).strip("\n")
+    assert shown.strip("\n") == printed
+    assert max(len(line) for line in done.output.splitlines()) <= 80
+
+
+def test_every_test_the_docs_cite_exists() -> None:
+    """The fault tables name the tests that show each behaviour: a renamed or removed test
+    must not leave the docs pointing at nothing."""
+    sources = "".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
+    cited = {name for page in PAGES for name in re.findall(r"::(test_\w+)", page.read_text())}
+    assert len(cited) > 20
+    assert sorted(name for name in cited if f"def {name}(" not in sources) == []

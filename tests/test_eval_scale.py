@@ -122,10 +122,12 @@ def same_predictions(first: Path, second: Path) -> bool:
 
 def test_precision_and_layout_are_resolved_and_recorded(tmp_path: Path) -> None:
     run_dir = random_run(tmp_path)
-    options: dict[str, Any] = dict(crops=1, limit=4, output=tmp_path / "auto.json")
+    options: dict[str, Any] = dict(crops=1, limit=4, output=tmp_path / "default.json")
+    record = run_eval([str(run_dir)], **options)
+    assert (record["precision"], record["channels_last"]) == ("32", True)  # float32 by default
+    options |= dict(precision="auto", output=tmp_path / "auto.json")
     record = run_eval([str(run_dir)], **options)
     assert record["precision"] == resolve_precision("auto", "cpu", float32="32")
-    assert record["channels_last"] is True
     options |= dict(precision="32", channels_last=False, output=tmp_path / "fp32.json")
     record = run_eval([str(run_dir)], **options)
     assert (record["precision"], record["channels_last"]) == ("32", False)
@@ -435,22 +437,24 @@ def decisions_agree(first: Path, second: Path) -> list[float]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("crops", "limit"), [(10, "1000"), (144, "200")])
-def test_bf16_channels_last_decides_as_float32(trained_run: Path, crops: int, limit: str) -> None:
-    """docs/eval.md: decisions agree on at least 99.5% of the images, errors within 0.2 points
-    (on 1,000 images; on 200, one image is 0.5 points)."""
-    workdir = trained_run.parent
+@pytest.mark.parametrize(("crops", "limit", "agreement"), [(10, "1000", 0.98), (144, "200", 0.995)])
+def test_bf16_channels_last_against_float32(
+    trained_run: Path, crops: int, limit: str, agreement: float
+) -> None:
+    """docs/eval.md: with `--precision auto` (bf16 here) the 144-crop protocol decides as
+    float32 does on at least 99.5% of the images; 10 crops (and the single crop) changed 1.4% of
+    the decisions, which is why float32 stays the default. Errors within 0.2 points, or one
+    image on 200."""
+    workdir = trained_run.parent / f"{crops}crops"
+    workdir.mkdir()
     common = [str(trained_run), "--crops", str(crops), "--limit", limit]
-    run_cli([*common, "--output", "defaults.json"], workdir)
-    run_cli([*common, "--precision", "32", "--no-channels-last", "--output", "fp32.json"], workdir)
-    fast = json.loads((workdir / "defaults.json").read_text())
+    run_cli([*common, "--precision", "auto", "--output", "bf16.json"], workdir)
+    run_cli([*common, "--no-channels-last", "--output", "fp32.json"], workdir)
+    fast = json.loads((workdir / "bf16.json").read_text())
     exact = json.loads((workdir / "fp32.json").read_text())
     assert fast["precision"] == resolve_precision("auto", "cpu", float32="32")
-    assert min(decisions_agree(workdir / "defaults.npz", workdir / "fp32.npz")) >= 0.995
-    tolerance = max(0.2, 100.0 / int(limit))
-    assert abs(fast["top1_error"] - exact["top1_error"]) <= tolerance
-    single_gap = fast["single_crop"]["top1_error"] - exact["single_crop"]["top1_error"]
-    assert abs(single_gap) <= tolerance
-    for path in ("defaults", "fp32"):
-        (workdir / f"{path}.json").unlink()
-        (workdir / f"{path}.npz").unlink()
+    assert exact["precision"] == "32"
+    shares = decisions_agree(workdir / "bf16.npz", workdir / "fp32.npz")
+    assert shares[0] >= agreement, shares
+    tolerance = 0.2 if crops == 144 else 1.5
+    assert abs(fast["top1_error"] - exact["top1_error"]) <= max(tolerance, 100.0 / int(limit))
