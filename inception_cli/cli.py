@@ -160,11 +160,10 @@ def evaluate(
     precision: Annotated[
         str,
         typer.Option(
-            help="32 (float32: bf16 changed 1.4% of top-1 decisions, docs/eval.md), auto (bf16 "
-            "where native, as `inception train`: about 2x on a CPU with AMX), bf16-mixed, "
-            "16-mixed."
+            help="auto (bf16 where native, as `inception train`: about 2x on a CPU with AMX; "
+            "docs/eval.md has its agreement with float32), 32, bf16-mixed, 16-mixed."
         ),
-    ] = "32",
+    ] = "auto",
     channels_last: Annotated[bool, typer.Option(help="NHWC memory format.")] = True,
     devices: Annotated[
         int, typer.Option(help="Processes sharing the images: one per GPU, or CPU cores split.")

@@ -124,10 +124,8 @@ def test_precision_and_layout_are_resolved_and_recorded(tmp_path: Path) -> None:
     run_dir = random_run(tmp_path)
     options: dict[str, Any] = dict(crops=1, limit=4, output=tmp_path / "default.json")
     record = run_eval([str(run_dir)], **options)
-    assert (record["precision"], record["channels_last"]) == ("32", True)  # float32 by default
-    options |= dict(precision="auto", output=tmp_path / "auto.json")
-    record = run_eval([str(run_dir)], **options)
     assert record["precision"] == resolve_precision("auto", "cpu", float32="32")
+    assert record["channels_last"] is True
     options |= dict(precision="32", channels_last=False, output=tmp_path / "fp32.json")
     record = run_eval([str(run_dir)], **options)
     assert (record["precision"], record["channels_last"]) == ("32", False)
@@ -441,15 +439,14 @@ def decisions_agree(first: Path, second: Path) -> list[float]:
 def test_bf16_channels_last_against_float32(
     trained_run: Path, crops: int, limit: str, agreement: float
 ) -> None:
-    """docs/eval.md: with `--precision auto` (bf16 here) the 144-crop protocol decides as
-    float32 does on at least 99.5% of the images; 10 crops (and the single crop) changed 1.4% of
-    the decisions, which is why float32 stays the default. Errors within 0.2 points, or one
-    image on 200."""
+    """docs/eval.md: on a network trained only 60 steps (many images near a tie), bf16 (`auto`
+    here) decides as float32 on at least 99.5% of the images under the 144-crop protocol and
+    98% with 10 crops (98.6% measured; the quick-look run agrees on 99.9%)."""
     workdir = trained_run.parent / f"{crops}crops"
     workdir.mkdir()
     common = [str(trained_run), "--crops", str(crops), "--limit", limit]
     run_cli([*common, "--precision", "auto", "--output", "bf16.json"], workdir)
-    run_cli([*common, "--no-channels-last", "--output", "fp32.json"], workdir)
+    run_cli([*common, "--precision", "32", "--no-channels-last", "--output", "fp32.json"], workdir)
     fast = json.loads((workdir / "bf16.json").read_text())
     exact = json.loads((workdir / "fp32.json").read_text())
     assert fast["precision"] == resolve_precision("auto", "cpu", float32="32")
