@@ -164,6 +164,7 @@ def test_perf_window_figures() -> None:
     assert figures["perf/images_per_s"] == pytest.approx(400.0)  # 100/s on each of 4 ranks
     assert figures["perf/mfu"] == pytest.approx(0.1)  # 1e6 x 100/s over 1e9 FLOP/s
     assert figures["perf/data_wait_share"] == pytest.approx(0.25)
+    assert figures["perf/peak_gflops"] == pytest.approx(1.0)
     assert compute_dtype("bf16-mixed") == torch.bfloat16
     assert compute_dtype("16-mixed") == torch.float16 and compute_dtype("32-true") == torch.float32
 
@@ -225,9 +226,16 @@ def test_training_mfu_agrees_with_bench(inception, tmp_path: Path) -> None:
     bench = inception("bench", *overrides, *options, "--output", str(tmp_path / "bench.json"))
     assert bench.returncode == 0, bench.stderr[-3000:]
     record = json.loads((tmp_path / "bench.json").read_text())
-    utilisation = record["results"]["train"]["networks"][0]["share_of_peak"]
-    print(f"perf/mfu {mfu:.4f}, bench share of peak {utilisation:.4f}")
-    assert 0.5 * utilisation <= mfu <= 1.5 * utilisation
+    network = record["results"]["train"]["networks"][0]
+    utilisation = network["share_of_peak"]
+    bench_peak = network["gflops_per_s"] / utilisation
+    train_peak = statistics.median(float(row["perf/peak_gflops"]) for row in rows[1:])
+    print(
+        f"perf/mfu {mfu:.4f} of {train_peak:.0f} GFLOP/s; bench {utilisation:.4f} of {bench_peak:.0f}"
+    )
+    # Each process measures the CPU's matmul peak for itself, and on a shared machine two such
+    # measurements have differed by 2.5x; so the utilisations are compared over one peak.
+    assert 0.5 * utilisation <= mfu * train_peak / bench_peak <= 1.5 * utilisation
 
 
 # -- evaluation results in the W&B summary --------------------------------------------------------

@@ -4,7 +4,9 @@
 - `perf/mfu`: model FLOPs per second of one device over its peak (benchmarking/peak.py: a GPU's
   datasheet figure, a CPU's matmul peak measured at the start, as `inception bench` does), the
   FLOPs of a training step counted once by the tool's counter (benchmarking/flops.py);
-- `perf/data_wait_share`: the share of the time spent waiting for the next batch.
+- `perf/data_wait_share`: the share of the time spent waiting for the next batch;
+- `perf/peak_gflops`: the peak `perf/mfu` divides by (on a CPU measured in this process, so
+  that it can be set beside another process's measurement).
 
 Each figure covers the steps since the previous one, validation left out. They are logged with
 `pl_module.log`, so they reach every logger and, through `StepRows`, metrics.csv: this callback
@@ -22,7 +24,7 @@ import lightning.pytorch as pl
 import torch
 from torch import nn
 
-PERF_KEYS = ("perf/images_per_s", "perf/mfu", "perf/data_wait_share")
+PERF_KEYS = ("perf/images_per_s", "perf/mfu", "perf/data_wait_share", "perf/peak_gflops")
 COMPUTE_DTYPES = {"bf16": torch.bfloat16, "16": torch.float16, "64": torch.float64}
 
 
@@ -127,6 +129,7 @@ class PerformanceMetrics(pl.Callback):
             "perf/images_per_s": self.images * world_size / seconds,
             "perf/mfu": device_flops_per_s / self.peak_flops if self.peak_flops else 0.0,
             "perf/data_wait_share": min(1.0, self.waited_s / seconds),
+            "perf/peak_gflops": (self.peak_flops or 0.0) / 1e9,
         }
 
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
