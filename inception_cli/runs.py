@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from inception_cli.files import atomic_write_text, write_durably
+from inception_cli.outputs import numbered
 
 CONFIG = Path(".hydra") / "config.yaml"
 METRICS = "metrics.csv"
@@ -148,8 +149,6 @@ def bench_dir(root: Path = DEFAULT_RUNS_DIR) -> Path:
 def unique_path(path: Path) -> Path:
     """`path`, or path-1, path-2 ... beside it if it exists: results are never overwritten.
     (A name is only proposed here; `write_new_json` refuses a file that appeared meanwhile.)"""
-    from inception_cli.outputs import numbered
-
     return next(candidate for candidate in numbered(path) if not candidate.exists())
 
 

@@ -6,39 +6,27 @@ import json
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
+from support.user import trained_in_process
 from typer.testing import CliRunner
 
-from inception_cli import runs
 from inception_cli.cli import app
-from inception_cli.config import compose_train_config
-from inception_cli.training.loop import train
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    overrides = [
+        "data=synthetic",
+        "data.num_train=8",
+        "data.num_val=6",
+        "data.batch_size=4",
+        "model=irv1",
+        "model.width=0.1",
+        "trainer.max_epochs=1",
+    ]
     workdir = tmp_path_factory.mktemp("project")
-    cfg = compose_train_config(
-        [
-            "data=synthetic",
-            "data.num_train=8",
-            "data.num_val=6",
-            "data.batch_size=4",
-            "model=irv1",
-            "model.width=0.1",
-            "trainer.max_epochs=1",
-            "callbacks.progress_bar=none",
-            f"paths.runs_dir={workdir / 'runs'}",
-        ]
-    )
-    run_dir = workdir / "runs" / "2026-01-01_00-00-00_irv1"
-    (run_dir / ".hydra").mkdir(parents=True)
-    runs.save_config(run_dir, OmegaConf.to_yaml(cfg, resolve=True))  # as the Hydra task does
-    summary = train(cfg, run_dir)
-    assert summary["status"] == "finished"
-    return run_dir
+    return trained_in_process(workdir, "2026-01-01_00-00-00_irv1", overrides)
 
 
 def test_eval_without_arguments_picks_the_latest_run_and_crops_agree_on_images(

@@ -23,11 +23,11 @@ import pytest
 import torch
 import yaml
 from rich.console import Console
+from support.user import trained_in_process
 from typer.testing import CliRunner
 
 from inception_cli import runs
 from inception_cli.cli import app
-from inception_cli.config import compose_train_config
 from inception_cli.data.crops import make_crops_batch
 from inception_cli.evaluation.batches import crops_of, inputs_per_image
 from inception_cli.evaluation.partial import SAVE_INTERVAL_ENV, digest, key_parts
@@ -401,28 +401,15 @@ def test_a_killed_evaluation_continues_to_the_uninterrupted_result(tmp_path: Pat
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tenth-width Inception-ResNet-v1 trained for 60 steps on the embedded data (about 30%
     top-1 error): confident enough that agreement of decisions means something."""
-    from omegaconf import OmegaConf
-
-    from inception_cli.training.loop import train
-
-    workdir = tmp_path_factory.mktemp("trained")
-    cfg = compose_train_config(
-        [
-            "model=irv1",
-            "model.width=0.1",
-            "data.batch_size=32",
-            "trainer.max_epochs=1",
-            "trainer.limit_train_batches=60",
-            "trainer.limit_val_batches=2",
-            "callbacks.progress_bar=none",
-            f"paths.runs_dir={workdir / 'runs'}",
-        ]
-    )
-    run_dir = workdir / "runs" / "trained"
-    (run_dir / ".hydra").mkdir(parents=True)
-    runs.save_config(run_dir, OmegaConf.to_yaml(cfg, resolve=True))
-    assert train(cfg, run_dir)["status"] == "finished"
-    return run_dir
+    overrides = [
+        "model=irv1",
+        "model.width=0.1",
+        "data.batch_size=32",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=60",
+        "trainer.limit_val_batches=2",
+    ]
+    return trained_in_process(tmp_path_factory.mktemp("trained"), "trained", overrides)
 
 
 def decisions_agree(first: Path, second: Path) -> list[float]:

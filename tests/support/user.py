@@ -47,3 +47,22 @@ def finished_run(cwd: Path) -> Path:
     assert done.returncode == 0, done.stderr[-3000:]
     (run_dir,) = [p for p in (cwd / "runs").iterdir() if p.is_dir() and p.name[0] != "."]
     return run_dir
+
+
+def trained_in_process(workdir: Path, name: str, overrides: list[str]) -> Path:
+    """A run trained in this process as the Hydra task trains it (config saved resolved), in
+    `workdir`/runs/`name`: for tests that need a run but not the command line's start-up."""
+    from omegaconf import OmegaConf
+
+    from inception_cli import runs
+    from inception_cli.config import compose_train_config
+    from inception_cli.training.loop import train
+
+    cfg = compose_train_config(
+        [*overrides, "callbacks.progress_bar=none", f"paths.runs_dir={workdir / 'runs'}"]
+    )
+    run_dir = workdir / "runs" / name
+    (run_dir / ".hydra").mkdir(parents=True)
+    runs.save_config(run_dir, OmegaConf.to_yaml(cfg, resolve=True))
+    assert train(cfg, run_dir)["status"] == "finished"
+    return run_dir
