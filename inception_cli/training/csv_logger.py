@@ -101,9 +101,7 @@ class StepRows(pl.Callback):
     def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
         if trainer.fit_loop._should_accumulate():
             return
-        step = trainer.global_step
-        every = int(getattr(trainer, "log_every_n_steps", 1))  # set by Trainer.__init__
-        if not (every and step % every == 0) and not trainer.should_stop:
+        if not is_logging_step(trainer):
             return
         logger = next((lg for lg in trainer.loggers if isinstance(lg, RunCSVLogger)), None)
         if logger is None:
@@ -112,10 +110,17 @@ class StepRows(pl.Callback):
             k: v for k, v in trainer.logged_metrics.items() if not k.startswith("val/")
         }
         row["epoch"] = trainer.current_epoch
-        logger.write_row(row, step - 1)
+        logger.write_row(row, trainer.global_step - 1)
 
 
 def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
         value = value.item()
     return value
+
+
+def is_logging_step(trainer: pl.Trainer) -> bool:
+    """The steps `StepRows` writes a row for, and the other callbacks read the run on: every
+    `log_every_n_steps`-th (set by Trainer.__init__), and the last."""
+    every = int(getattr(trainer, "log_every_n_steps", 1))
+    return bool(every and trainer.global_step % every == 0) or trainer.should_stop

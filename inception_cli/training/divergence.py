@@ -15,6 +15,8 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 
+from inception_cli.training.csv_logger import is_logging_step
+
 
 class RunDiverged(Exception):
     def __init__(self, step: int, loss: float) -> None:
@@ -50,8 +52,7 @@ class DivergenceGuard(pl.Callback):
         first = self.bad(loss) & (self.bad_step < 0)
         self.bad_step = torch.where(first, trainer.global_step, self.bad_step)
         self.bad_loss = torch.where(first, loss, self.bad_loss)
-        every = int(getattr(trainer, "log_every_n_steps", 1)) or 1
-        if trainer.global_step % every == 0 or trainer.should_stop:
+        if is_logging_step(trainer):
             self.check(trainer)
 
     def check(self, trainer: pl.Trainer) -> None:

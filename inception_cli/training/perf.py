@@ -24,6 +24,8 @@ import lightning.pytorch as pl
 import torch
 from torch import nn
 
+from inception_cli.training.csv_logger import is_logging_step
+
 PERF_KEYS = ("perf/images_per_s", "perf/mfu", "perf/data_wait_share", "perf/peak_gflops")
 COMPUTE_DTYPES = {"bf16": torch.bfloat16, "16": torch.float16, "64": torch.float64}
 
@@ -141,9 +143,3 @@ class PerformanceMetrics(pl.Callback):
             self.left_out_s += now - self.validation_start
             self.validation_start = None
             self.ready_at = now
-
-
-def is_logging_step(trainer: pl.Trainer) -> bool:
-    """The steps `StepRows` writes a row for: every `log_every_n_steps`-th, and the last."""
-    every = int(getattr(trainer, "log_every_n_steps", 1))
-    return bool(every and trainer.global_step % every == 0) or trainer.should_stop

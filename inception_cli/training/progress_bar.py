@@ -11,7 +11,7 @@ from typing import Any
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
 
-from inception_cli.training.perf import is_logging_step
+from inception_cli.training.csv_logger import is_logging_step
 
 
 class RichBar(RichProgressBar):
