@@ -77,6 +77,32 @@ def test_moving_average_blends_weights_and_copies_counters() -> None:
     assert int(average.num_batches_tracked) == 7
 
 
+def test_moving_average_is_a_few_operations_whatever_the_depth() -> None:
+    """One kernel launch per tensor would be about 900 a step for Inception-v4 on a GPU."""
+    from torch.profiler import profile
+
+    def deep() -> nn.Module:
+        return nn.Sequential(
+            *[nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4)) for _ in range(50)]
+        )
+
+    average, model = deep(), deep()
+    expected = [(a + m) / 2 for a, m in zip(average.parameters(), model.parameters(), strict=True)]
+    model[49][1].num_batches_tracked.fill_(3)
+    with profile() as traced:
+        update_ema(average, model, decay=0.5)
+    top_level = [
+        event.name
+        for event in traced.events()
+        if event.name.startswith("aten::")
+        and (event.cpu_parent is None or not event.cpu_parent.name.startswith("aten::"))
+    ]
+    assert sorted(top_level) == ["aten::_foreach_copy_", "aten::_foreach_lerp_"], top_level
+    for value, want in zip(average.parameters(), expected, strict=True):
+        assert torch.allclose(value, want)
+    assert int(average[49][1].num_batches_tracked) == 3
+
+
 class TwoHeads(nn.Module):
     """A stand-in network: a convolution, a BatchNorm and a linear layer with bias."""
 
