@@ -119,10 +119,12 @@ def build_trainer(
 ) -> pl.Trainer:
     from inception_cli.hardware import resolve_precision
     from inception_cli.training.checkpointing import DurableCheckpointIO
+    from inception_cli.training.strategies import resolve_strategy
 
     trainer: pl.Trainer = instantiate(
         cfg.trainer,
         precision=resolve_precision(cfg.trainer.precision, str(cfg.trainer.accelerator)),
+        strategy=resolve_strategy(cfg.trainer),
         logger=loggers,
         callbacks=callbacks,
         plugins=[DurableCheckpointIO(), *cluster_plugins()],
