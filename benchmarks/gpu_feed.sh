@@ -5,13 +5,16 @@
 #   2. the training loader reading a JPEG folder and the same images packed into shards with
 #      --max-side 320, at 8 workers and at one per core (`inception bench --mode data`),
 #   3. `inception train experiment=paper model=v4` from those shards, whose perf/images_per_s
-#      (metrics.csv) is set against (1).
+#      (metrics.csv) is set against (1);
+#   4. the operations, kernels and host and device time per step of that recipe, and of the
+#      recipe with each part taken away (benchmarks/step_dispatches.py).
 # The JPEGs are synthetic 500x375 photographs' stand-ins (benchmarking/data.py), 4 classes.
 #
-#   bash benchmarks/gpu_feed.sh [out-folder]      # about 5 minutes on an H100
-# A dry run on a CPU: IMAGES=48 BATCH=4 MODEL=v3 STEPS=2 \
+#   bash benchmarks/gpu_feed.sh [out-folder]      # about 7 minutes on an H200
+# A dry run on a CPU: IMAGES=48 BATCH=4 MODEL=v3 STEPS=2 DISPATCH_DEVICE=cpu \
 #   TRAIN_EXTRA="trainer.accelerator=cpu trainer.precision=32" bash benchmarks/gpu_feed.sh
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-${TMPDIR:-/tmp}/inception-gpu-feed}"
 images="${IMAGES:-8192}"
 batch="${BATCH:-128}"
@@ -84,4 +87,8 @@ for key in ("perf/mfu", "perf/data_wait_share"):
     if values:
         print(f"{key} (median of the later half): {statistics.median(values):.3f}")
 EOF
+echo "== operations per step (benchmarks/step_dispatches.py)"
+python3 "$here/step_dispatches.py" --device "${DISPATCH_DEVICE:-cuda}" --model "$model" \
+  --width 1 --size 299 --batch "$batch" --workers "$workers" --jpegs "$work/jpegs" \
+  2>"$out/step-dispatches.log" | tee "$out/step-dispatches.txt"
 rm -rf "$work"
