@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -158,11 +159,18 @@ def recipe_step(args: argparse.Namespace, jpegs: Path, extra: list[str]) -> dict
     builders.build_callbacks = lambda *a: [profiled, *build_callbacks(*a)]
     run_dir = work / "runs" / "profiled"
     run_dir.mkdir(parents=True)
+    environment = dict(os.environ)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             train(cfg, run_dir)
     finally:
         builders.build_callbacks = build_callbacks
+        # DDP leaves its process group listening on MASTER_PORT and the port in the
+        # environment, where a later DDP run of this process or its children would collide.
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+        os.environ.clear()
+        os.environ.update(environment)
     return profiled.result
 
 

@@ -6,9 +6,11 @@ around one process, one operation per tensor for the moving average) ran at half
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
+import torch
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "step_dispatches.py"
 
@@ -23,7 +25,10 @@ def test_the_paper_recipe_dispatches_at_most_twice_the_plain_step(tmp_path: Path
     jpegs = script.jpeg_folder(tmp_path / "jpegs", args.batch)
     plain = script.plain_step(args)["ops"]
     recipe = script.recipe_step(args, jpegs, [])["ops"]
+    environment = dict(os.environ)
     ddp_on_one = script.recipe_step(args, jpegs, [script.DDP_ON_ONE])["ops"]
+    # Nothing of that DDP run is left for a later one to collide with (its port).
+    assert dict(os.environ) == environment and not torch.distributed.is_initialized()
     assert plain > 1000  # the network's forward and backward were counted
     assert recipe <= 2 * plain, (recipe, plain)
     assert ddp_on_one > recipe + 1000  # what the single-device strategy saves
