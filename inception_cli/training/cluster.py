@@ -47,11 +47,15 @@ def device_count(trainer_cfg: DictConfig) -> int:
     return devices
 
 
+def process_count(trainer_cfg: DictConfig) -> int:
+    """Training processes over every node: one per device."""
+    return device_count(trainer_cfg) * int(trainer_cfg.get("num_nodes", 1) or 1)
+
+
 def global_batch(cfg: DictConfig) -> int:
     """Images per optimizer step over every device: batch x devices x nodes x accumulation."""
-    nodes = int(cfg.trainer.get("num_nodes", 1) or 1)
     accumulate = int(cfg.trainer.get("accumulate_grad_batches", 1) or 1)
-    return int(cfg.data.batch_size) * device_count(cfg.trainer) * nodes * accumulate
+    return int(cfg.data.batch_size) * process_count(cfg.trainer) * accumulate
 
 
 def effective_lr(optimizer_cfg: DictConfig, batch: int) -> float:

@@ -23,7 +23,7 @@ from omegaconf import DictConfig
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from inception_cli.training.cluster import device_count
+from inception_cli.training.cluster import process_count
 
 
 class CurrentStreamDDPStrategy(DDPStrategy):
@@ -33,11 +33,6 @@ class CurrentStreamDDPStrategy(DDPStrategy):
         return DistributedDataParallel(
             module=model, device_ids=self.determine_ddp_device_ids(), **self._ddp_kwargs
         )
-
-
-def process_count(trainer_cfg: DictConfig) -> int:
-    """Training processes over every node: one per device."""
-    return device_count(trainer_cfg) * int(trainer_cfg.get("num_nodes", 1) or 1)
 
 
 def resolve_strategy(trainer_cfg: DictConfig) -> Any:
