@@ -126,7 +126,7 @@ def plain_step(args: argparse.Namespace) -> dict[str, float]:
 def recipe_step(args: argparse.Namespace, jpegs: Path, extra: list[str]) -> dict[str, float]:
     from omegaconf import OmegaConf, open_dict
 
-    from inception_cli.config import compose_train_config
+    from inception_cli.config.compose import compose_train_config
     from inception_cli.training import builders
     from inception_cli.training.loop import train
 

@@ -51,7 +51,7 @@ def guarded(work: Callable[[], T]) -> T:
 
 def complete_override(ctx: typer.Context, incomplete: str) -> list[str]:
     """TAB on an override: group options (`model=<TAB>`), launchers, sweepers and keys."""
-    from inception_cli.completion import complete_override as complete
+    from inception_cli.config.completion import complete_override as complete
 
     return complete(list(ctx.params.get("overrides") or ()), incomplete)
 
@@ -92,7 +92,7 @@ def config_show(
     resolve: Annotated[bool, typer.Option(help="Resolve ${...} interpolations.")] = True,
 ) -> None:
     """Print the composed training config for the given overrides, without running anything."""
-    from inception_cli.config import compose_train_config, print_config
+    from inception_cli.config.compose import compose_train_config, print_config
 
     cfg = guarded(lambda: compose_train_config([*(overrides or []), *ctx.args]))
     print_config(cfg, resolve=resolve)

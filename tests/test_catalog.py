@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 import inception_cli
 from inception_cli import catalog
-from inception_cli.config import config_dir
+from inception_cli.config.compose import config_dir
 from inception_cli.models import create_model, list_models
 
 

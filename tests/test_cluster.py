@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from inception_cli.config import compose_train_config
+from inception_cli.config.compose import compose_train_config
 from inception_cli.training.cluster import effective_lr, global_batch
 
 REPO = Path(__file__).resolve().parents[1]

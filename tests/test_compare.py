@@ -19,9 +19,9 @@ from support.user import assert_one_line_error, inception
 from typer.testing import CliRunner
 
 from inception_cli import catalog
-from inception_cli import runs as run_layout
 from inception_cli.cli import app
 from inception_cli.errors import InputError
+from inception_cli.rundir import layout
 from inception_cli.tasks.compare import run_compare
 
 COLUMNS = [
@@ -57,7 +57,7 @@ def write_run(
     path.mkdir(parents=True)
     columns = COLUMNS if top5 is not None else [c for c in COLUMNS if c != "val/top5_error"]
     columns = columns + (["train/dead_fraction"] if dead is not None else [])
-    with (path / run_layout.METRICS).open("w", newline="") as file:
+    with (path / layout.METRICS).open("w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=columns)
         writer.writeheader()
         for epoch, error in enumerate(top1):
@@ -86,10 +86,10 @@ def write_run(
     }
     if with_model_in_summary:
         summary["model"] = model
-    (path / run_layout.SUMMARY).write_text(json.dumps(summary))
+    (path / layout.SUMMARY).write_text(json.dumps(summary))
     if config is not None:
-        run_layout.config_path(path).parent.mkdir()
-        run_layout.config_path(path).write_text(yaml.safe_dump(config))
+        layout.config_path(path).parent.mkdir()
+        layout.config_path(path).write_text(yaml.safe_dump(config))
     return path
 
 
@@ -470,8 +470,8 @@ def test_import_does_not_load_torch(loaded_by_import) -> None:
 def test_run_that_has_not_validated_yet(runs: Path, tmp_path: Path) -> None:
     fresh = runs / "2026-01-01_00-00-06_irv1"
     fresh.mkdir()
-    (fresh / run_layout.METRICS).write_text(",".join(COLUMNS) + "\n0,0,0.045,2.3,,,,\n")
-    (fresh / run_layout.SUMMARY).write_text(
+    (fresh / layout.METRICS).write_text(",".join(COLUMNS) + "\n0,0,0.045,2.3,,,,\n")
+    (fresh / layout.SUMMARY).write_text(
         json.dumps({"id": fresh.name, "model": "irv1", "status": "running", "epochs": 0})
     )
     result = run_compare([fresh, runs / "sweep"], metric="top1", output=tmp_path / "f", fmt="csv")
@@ -650,8 +650,8 @@ def write_eval(run_dir: Path, name: str, *, crops: int, models: list[str], error
         "ema": True,
         "members": [{"name": f"run{i}", "model": {"name": m}} for i, m in enumerate(models)],
     }
-    run_layout.eval_dir(run_dir).mkdir(parents=True, exist_ok=True)
-    (run_layout.eval_dir(run_dir) / name).write_text(json.dumps(record))
+    layout.eval_dir(run_dir).mkdir(parents=True, exist_ok=True)
+    (layout.eval_dir(run_dir) / name).write_text(json.dumps(record))
 
 
 def test_refuses_to_overwrite_a_report_it_did_not_write(tmp_path: Path) -> None:
@@ -812,7 +812,7 @@ def test_concurrent_comparisons_never_share_an_output(tmp_path: Path, monkeypatc
 
     # Another comparison takes the proposed name between the look and the mkdir: the next one.
     taken = tmp_path / "runs" / "compare-16"
-    real_unique_path = run_layout.unique_path
+    real_unique_path = layout.unique_path
 
     def another_comparison_first(path: Path) -> Path:
         if not taken.exists():
@@ -820,7 +820,7 @@ def test_concurrent_comparisons_never_share_an_output(tmp_path: Path, monkeypatc
             return taken
         return real_unique_path(path)
 
-    monkeypatch.setattr(run_layout, "unique_path", another_comparison_first)
+    monkeypatch.setattr(layout, "unique_path", another_comparison_first)
     assert output_module.claim_default_output(runs) == tmp_path / "runs" / "compare-17"
 
 
@@ -846,11 +846,11 @@ def test_empty_and_headerless_metrics_are_warnings(tmp_path: Path) -> None:
     seeds_of(root, "irv1", [[50, 30]])
     empty = root / "2_v4"
     empty.mkdir()
-    (empty / run_layout.METRICS).write_text("")
+    (empty / layout.METRICS).write_text("")
     headerless = root / "3_irv2"
     headerless.mkdir()
-    (headerless / run_layout.METRICS).write_text("0,9,0.045,2.0,1.5,40,10,360\n1,19,,,1.4,30,8,7\n")
-    (headerless / run_layout.SUMMARY).write_text("{not json")
+    (headerless / layout.METRICS).write_text("0,9,0.045,2.0,1.5,40,10,360\n1,19,,,1.4,30,8,7\n")
+    (headerless / layout.SUMMARY).write_text("{not json")
     done = inception(tmp_path, "compare", "runs", "--format", "md", timeout=120)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
     warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
@@ -936,7 +936,7 @@ def test_paper_figures_and_report_on_twenty_classes(tmp_path: Path) -> None:
 
 
 def test_readme_first_command_compares_the_sweep_alone(tmp_path: Path, monkeypatch) -> None:
-    from inception_cli.resolvers import run_names
+    from inception_cli.config.resolvers import run_names
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     first = readme.split("## Set up", 1)[1].split("```bash\n", 1)[1].splitlines()[0]

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from inception_cli.cli import app
-from inception_cli.config import compose_train_config, config_dir, group_options
+from inception_cli.config.compose import compose_train_config, config_dir, group_options
 
 runner = CliRunner()
 GROUPS = [
@@ -134,7 +134,7 @@ def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
 
 
 def test_runs_started_in_the_same_second_get_their_own_directory(tmp_path: Path) -> None:
-    from inception_cli.run_claims import claim_new_dir
+    from inception_cli.rundir.claims import claim_new_dir
 
     first = claim_new_dir(tmp_path, "2026-01-01_00-00-00_v4")
     second = claim_new_dir(tmp_path, "2026-01-01_00-00-00_v4")

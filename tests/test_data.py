@@ -83,16 +83,16 @@ def test_checking_a_config_imports_no_torch(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["true", "false", "inception", "inception_fast"])
 def test_every_augmentation_is_accepted_as_an_override(value: str) -> None:
-    from inception_cli.config import check_overrides, compose_train_config
-    from inception_cli.config_rules import check_values
+    from inception_cli.config.compose import check_overrides, compose_train_config
+    from inception_cli.config.rules import check_values
 
     check_overrides([f"data.augment={value}"])
     check_values(compose_train_config([f"data.augment={value}"]))
 
 
 def test_an_unknown_augmentation_is_refused_with_the_choices() -> None:
-    from inception_cli.config import compose_train_config
-    from inception_cli.config_rules import check_values
+    from inception_cli.config.compose import compose_train_config
+    from inception_cli.config.rules import check_values
 
     with pytest.raises(InputError, match="true, false, inception or inception_fast"):
         check_values(compose_train_config(["data.augment=maybe"]))

@@ -25,7 +25,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from inception_cli.cli import app
-from inception_cli.config import compose_train_config, first_of_each_sweep
+from inception_cli.config.compose import compose_train_config, first_of_each_sweep
 from inception_cli.errors import InputError
 from inception_cli.training.launch import MULTIRUN_FLAGS, prepare_train_argv
 

@@ -26,7 +26,6 @@ from rich.console import Console
 from support.user import trained_in_process
 from typer.testing import CliRunner
 
-from inception_cli import runs
 from inception_cli.cli import app
 from inception_cli.data.crops import make_crops_batch
 from inception_cli.evaluation.batches import crops_of, inputs_per_image
@@ -39,6 +38,7 @@ from inception_cli.evaluation.settings import resolve_settings
 from inception_cli.evaluation.single_crop_note import multi_crop_note
 from inception_cli.hardware import resolve_precision
 from inception_cli.models import create_model
+from inception_cli.rundir import layout
 from inception_cli.tasks.evaluate import Member, Preprocessing, run_eval
 
 STARTING_LINE = re.compile(r"evaluating \d+ images, 144 crops each")
@@ -355,7 +355,7 @@ def test_the_key_of_partial_results_is_what_decides_the_result(tmp_path: Path) -
 
 def saved_images(run_dir: Path) -> int:
     count = 0
-    for path in runs.eval_dir(run_dir).glob("partial/*/rank*.npz"):
+    for path in layout.eval_dir(run_dir).glob("partial/*/rank*.npz"):
         with contextlib.suppress(OSError, ValueError, KeyError):  # being replaced just now
             count += len(Predictions.load(path).positions)
     return count
@@ -391,7 +391,7 @@ def test_a_killed_evaluation_continues_to_the_uninterrupted_result(tmp_path: Pat
     assert without_timing(continued) == without_timing(reference)
     assert continued["throughput"]["images_from_partial_results"] == kept
     assert same_predictions(tmp_path / "reference.npz", tmp_path / "continued.npz")
-    assert not (runs.eval_dir(run_dir) / "partial").exists()  # removed once the result is out
+    assert not (layout.eval_dir(run_dir) / "partial").exists()  # removed once the result is out
 
 
 # ----------------------------------------------------------------------------- bf16 vs float32

@@ -11,7 +11,7 @@ from torch import nn
 
 from inception_cli import catalog
 from inception_cli.models import create_model
-from inception_cli.pretrained import convert_timm_state_dict
+from inception_cli.weights.pretrained import convert_timm_state_dict
 
 RESIDUAL_MODELS = sorted(catalog.RESIDUAL_MODELS)
 

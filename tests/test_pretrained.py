@@ -11,7 +11,7 @@ import torch
 from inception_cli import catalog
 from inception_cli.errors import InputError
 from inception_cli.models import create_model
-from inception_cli.pretrained import (
+from inception_cli.weights.pretrained import (
     convert_timm_state_dict,
     create_pretrained,
     load_pretrained,
@@ -118,7 +118,7 @@ def test_convert_refuses_models_without_timm_counterpart() -> None:
 @pytest.fixture
 def fake_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """Serve the hub download from a state dict saved in tmp_path; no network."""
-    import inception_cli.pretrained as pretrained
+    import inception_cli.weights.pretrained as pretrained
 
     path = tmp_path / "weights.pth"
     requested: list[object] = []
@@ -238,7 +238,7 @@ def refuse_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record any attempt to reach the hub or download, and fail it as no network would."""
     import socket
 
-    import inception_cli.pretrained as pretrained
+    import inception_cli.weights.pretrained as pretrained
 
     attempts: list[str] = []
 
@@ -259,7 +259,7 @@ def refuse_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_cached_weights_are_read_without_the_network(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import inception_cli.pretrained as pretrained
+    import inception_cli.weights.pretrained as pretrained
 
     attempts = refuse_network(monkeypatch)
     published = timm_reference("inception_v3", seed=7).state_dict()
@@ -287,7 +287,7 @@ def test_an_unreachable_hub_is_one_short_try_without_download(
 ) -> None:
     from huggingface_hub import constants
 
-    from inception_cli.pretrained import HUB_TIMEOUT_S
+    from inception_cli.weights.pretrained import HUB_TIMEOUT_S
 
     attempts = refuse_network(monkeypatch)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)

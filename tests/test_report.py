@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from test_compare import model_config, write_eval, write_run
 
-from inception_cli import runs as run_layout
 from inception_cli.errors import InputError
+from inception_cli.rundir import layout
 from inception_cli.tasks.compare import run_compare
 
 # Debian names its package chromium; chromium-headless-shell is the headless-only build.
@@ -156,10 +156,10 @@ def test_residual_scale_sweep_logs_the_dead_fraction(inception, tmp_path: Path) 
     )
     assert trained.returncode == 0, trained.stderr[-3000:]
     sweep = next((tmp_path / "runs").iterdir())
-    runs = sorted(path for path in sweep.iterdir() if run_layout.is_run_dir(path))
+    runs = sorted(path for path in sweep.iterdir() if layout.is_run_dir(path))
     assert len(runs) == 2
     for run in runs:
-        dead = scalars(run_layout.metrics_path(run), "train/dead_fraction")
+        dead = scalars(layout.metrics_path(run), "train/dead_fraction")
         assert len(dead) == 4 and all(0.0 <= share <= 1.0 for share in dead)  # 2 epochs x 2 steps
     compared = run_compare([sweep], output=tmp_path / "out", fmt="md")
     drawn = compared.paper_figures["residual_scaling_dead_fraction"]
@@ -181,7 +181,7 @@ def test_one_residual_scale_for_every_stage_passes_the_checks(tmp_path: Path, mo
 
 
 def test_experiment_sweeps_the_residual_scale() -> None:
-    from inception_cli.config import compose_train_config, config_dir
+    from inception_cli.config.compose import compose_train_config, config_dir
 
     cfg = compose_train_config(["experiment=residual_scaling"])
     assert cfg.model.name == "irv2" and cfg.model.width == 0.5

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from inception_cli.run_claims import RunLock, claim_new_dir, lock_holder
+from inception_cli.rundir.claims import RunLock, claim_new_dir, lock_holder
 
 FAST = ["debug=tiny", "data.num_train=8", "data.num_val=4"]  # two steps, one epoch
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from inception_cli import runs
-from inception_cli.config import check_overrides, config_groups
+from inception_cli.config.compose import check_overrides, config_groups
 from inception_cli.errors import InputError
+from inception_cli.rundir import layout
 
 SEARCH_RUN = [  # the embedded data, a few steps each
     "trainer.max_epochs=1",
@@ -30,7 +30,7 @@ def test_an_optuna_search_of_three_trials_reports_the_best(inception, tmp_path: 
     (sweep,) = (tmp_path / "runs").iterdir()
     trials = sorted(p for p in sweep.iterdir() if p.is_dir())
     assert len(trials) == 3
-    errors = [runs.read_summary(trial)["best_val_top1_error"] for trial in trials]  # type: ignore[index]
+    errors = [layout.read_summary(trial)["best_val_top1_error"] for trial in trials]  # type: ignore[index]
     best = OmegaConf.load(sweep / "optimization_results.yaml")
     assert best.best_value == pytest.approx(min(errors), abs=1e-3)
     assert 0.01 <= best.best_params["optimizer.lr"] <= 0.1
@@ -38,7 +38,7 @@ def test_an_optuna_search_of_three_trials_reports_the_best(inception, tmp_path: 
 
 
 def test_main_returns_the_best_validation_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from inception_cli import resolvers
+    from inception_cli.config.compose import resolvers
 
     # Importing the task module makes this process claim run directories: undo that after.
     monkeypatch.setattr(resolvers.run_names, "claim", resolvers.run_names.claim)

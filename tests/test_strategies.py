@@ -10,7 +10,7 @@ import torch
 from lightning.pytorch.strategies import DDPStrategy, SingleDeviceStrategy
 from omegaconf import OmegaConf
 
-from inception_cli.config import compose_train_config
+from inception_cli.config.compose import compose_train_config
 from inception_cli.training import strategies
 from inception_cli.training.builders import build_trainer
 from inception_cli.training.strategies import CurrentStreamDDPStrategy, resolve_strategy

@@ -15,10 +15,12 @@ import torch
 from omegaconf import OmegaConf
 from support.wandb_files import offline_runs, read_offline_run
 
-from inception_cli import runs
-from inception_cli.benchmarking import peak
-from inception_cli.config import compose_train_config
-from inception_cli.tracking import (
+from inception_cli.config.compose import compose_train_config
+from inception_cli.measure import peak
+from inception_cli.rundir import layout
+from inception_cli.training.hyperparameters import LogHyperparameters
+from inception_cli.training.perf import PerformanceMetrics, compute_dtype
+from inception_cli.training.tracking import (
     add_eval_results_to_wandb,
     eval_summary,
     read_wandb_id,
@@ -28,8 +30,6 @@ from inception_cli.tracking import (
     wandb_logger_arguments,
     wandb_run_id,
 )
-from inception_cli.training.hyperparameters import LogHyperparameters
-from inception_cli.training.perf import PerformanceMetrics, compute_dtype
 
 SWEEP = ["-m", "model=v3,irv1", "debug=tiny", "logger=wandb"]  # debug=tiny sets logger=csv first
 HISTORY_KEYS = {"train/loss", "val/top1_error", "val/top5_error", "perf/images_per_s", "perf/mfu"}
@@ -91,8 +91,8 @@ def test_wandb_id_is_random_kept_and_reused_only_by_a_continuing_run(tmp_path: P
     second = wandb_run_id(run_dir)
     assert second != first
     # Continuing from a checkpoint (resume=, a requeued job): the same W&B run.
-    runs.checkpoint(run_dir, runs.LAST).parent.mkdir()
-    runs.checkpoint(run_dir, runs.LAST).write_bytes(b"")
+    layout.checkpoint(run_dir, layout.LAST).parent.mkdir()
+    layout.checkpoint(run_dir, layout.LAST).write_bytes(b"")
     assert wandb_run_id(run_dir) == second
 
 
@@ -114,7 +114,7 @@ def test_group_is_the_sweep_folder_or_the_experiment(tmp_path: Path) -> None:
 def test_logger_arguments_carry_id_group_job_type_and_tags(tmp_path: Path) -> None:
     run_dir = tmp_path / "sweep" / "1_irv1"
     save_hydra(run_dir, "MULTIRUN")
-    runs.save_config(run_dir, OmegaConf.to_yaml({"model": {"name": "irv1"}}))
+    layout.save_config(run_dir, OmegaConf.to_yaml({"model": {"name": "irv1"}}))
     logger_cfg = OmegaConf.create({"tags": ["irv1", "mine"], "offline": True, "log_model": False})
     arguments = wandb_logger_arguments(run_dir, logger_cfg)
     assert arguments["id"] == read_wandb_id(run_dir)

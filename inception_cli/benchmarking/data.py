@@ -28,9 +28,9 @@ import torch
 import torch.nn.functional as F
 from rich.console import Console
 
-from inception_cli.benchmarking.peak import synchronize
 from inception_cli.benchmarking.settings import BenchSettings
 from inception_cli.errors import InputError
+from inception_cli.measure.peak import synchronize
 
 DEFAULT_MAX_SIDE = 320
 
@@ -64,7 +64,7 @@ def data_config(name: str, settings: BenchSettings, root: str, **keys: Any) -> d
     the loader and the training step are timed alike), any number of classes."""
     from omegaconf import OmegaConf
 
-    from inception_cli.config import compose_train_config
+    from inception_cli.config.compose import compose_train_config
 
     cfg = OmegaConf.to_container(compose_train_config([f"data={name}"]).data, resolve=True)
     assert isinstance(cfg, dict)

@@ -23,10 +23,10 @@ from rich.markup import escape
 from torch import nn
 
 from inception_cli import catalog
-from inception_cli.benchmarking.flops import count_flops, logits_of
-from inception_cli.benchmarking.peak import peak_memory_mb, synchronize
 from inception_cli.benchmarking.settings import BenchSettings
 from inception_cli.errors import first_line
+from inception_cli.measure.flops import count_flops, logits_of
+from inception_cli.measure.peak import peak_memory_mb, synchronize
 from inception_cli.models import create_model
 from inception_cli.models.fusion import fold_batchnorm
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from inception_cli.errors import InputError
-from inception_cli.outputs import cannot_write, numbered, requested_path
+from inception_cli.rundir.outputs import cannot_write, numbered, requested_path
 
 BENCH_DIR = Path("runs") / "bench"
 FIX = "pass --output with a writable folder or file name"

@@ -4,7 +4,7 @@ Figs 21-24 of the paper set each residual network against the pure Inception net
 cost (Inception-ResNet-v1 vs Inception-v3, Inception-ResNet-v2 vs Inception-v4); Figs 25 (top-5)
 and 26 (top-1) show all four together: the residual versions converge faster, while the final
 error depends mainly on model size. These modules read `metrics.csv`, `summary.json`, the saved
-config and the `inception eval` results of each run directory (all through `inception_cli/runs.py`)
+config and the `inception eval` results of each run directory (all through `inception_cli/rundir/layout.py`)
 and never import torch or Lightning, so they work on a laptop holding run directories copied back
 from a cluster, and on runs still in progress. The models' names, pairs, colours and order come
 from `inception_cli/catalog.py`; the paper's numbers from `paper.py`.

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inception_cli import runs as run_layout
 from inception_cli.comparison.classes import class_count, metrics_worth_showing
 from inception_cli.comparison.curves import find_run_dirs, read_run
 from inception_cli.comparison.groups import group_by_model, group_by_settings
@@ -17,6 +16,7 @@ from inception_cli.comparison.statement import write_statement
 from inception_cli.comparison.tables import group_row, print_warnings, run_row
 from inception_cli.comparison.thresholds import set_thresholds
 from inception_cli.errors import InputError
+from inception_cli.rundir import layout
 
 
 def find_runs(paths: list[Path]) -> tuple[list[Path], list[str]]:
@@ -36,8 +36,7 @@ def raise_no_runs(paths: list[Path], warnings: list[str]) -> None:
     print_warnings(warnings)
     given = " ".join(str(path) for path in paths)
     raise InputError(
-        f"no readable run directory among {given}; a run holds {run_layout.METRICS}"
-        f" or {run_layout.SUMMARY}"
+        f"no readable run directory among {given}; a run holds {layout.METRICS} or {layout.SUMMARY}"
     )
 
 
@@ -99,5 +98,5 @@ def warn_images_unknown(runs: list[RunResult], warnings: list[str]) -> None:
     if unknown:
         warnings.append(
             f"images seen unknown for {', '.join(unknown)} (no batch size and device count in"
-            f" {run_layout.CONFIG}); left out of the figures"
+            f" {layout.CONFIG}); left out of the figures"
         )

@@ -8,10 +8,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from inception_cli import catalog, runs
+from inception_cli import catalog
 from inception_cli.comparison.output import looks_like_compare_output
 from inception_cli.comparison.results import DeadPoint, RunResult, ValPoint
 from inception_cli.comparison.settings import read_settings
+from inception_cli.rundir import layout
 
 METRIC_COLUMN = {"top1": "val/top1_error", "top5": "val/top5_error"}
 # Logged by training (training/module.py) on every logged training step.
@@ -26,10 +27,10 @@ def find_run_dirs(paths: list[Path], warnings: list[str]) -> list[Path]:
         if not path.is_dir():
             warnings.append(f"{path} is not a directory; skipped")
             continue
-        inside = list(runs.iter_runs(path))
+        inside = list(layout.iter_runs(path))
         if not inside and not looks_like_compare_output(path):
             warnings.append(
-                f"{path} is not a run directory (no {runs.METRICS} or {runs.SUMMARY}); skipped"
+                f"{path} is not a run directory (no {layout.METRICS} or {layout.SUMMARY}); skipped"
             )
         found.extend(inside)
     unique: dict[Path, Path] = {}
@@ -86,12 +87,12 @@ def optional_float(value: Any) -> float | None:
 
 def summary_or_empty(run_dir: Path, warnings: list[str]) -> dict[str, Any]:
     """summary.json of a run, or {} when it is missing or unreadable (a warning for the latter)."""
-    summary = runs.read_summary(run_dir)
+    summary = layout.read_summary(run_dir)
     if summary is not None:
         return summary
-    if runs.summary_path(run_dir).is_file():
+    if layout.summary_path(run_dir).is_file():
         warnings.append(
-            f"{runs.summary_path(run_dir)} is not a readable JSON object; using {runs.METRICS} alone"
+            f"{layout.summary_path(run_dir)} is not a readable JSON object; using {layout.METRICS} alone"
         )
     return {}
 
@@ -100,7 +101,7 @@ def read_rows(run_dir: Path, warnings: list[str]) -> list[dict[str, str]] | None
     """The rows of metrics.csv; None without the file. A file that cannot be read, is empty or
     has no header row gives no rows and a warning: the run is still shown, with what its
     summary.json says or `—`."""
-    path = runs.metrics_path(run_dir)
+    path = layout.metrics_path(run_dir)
     if not path.is_file():
         return None
     try:
@@ -114,9 +115,9 @@ def read_rows(run_dir: Path, warnings: list[str]) -> list[dict[str, str]] | None
     if not header:
         warnings.append(f"{path} is empty: no validation to show")
         return []
-    if not set(header) & set(runs.METRIC_COLUMNS):
+    if not set(header) & set(layout.METRIC_COLUMNS):
         warnings.append(
-            f"{path} has no header row (none of {', '.join(runs.METRIC_COLUMNS[:2])},"
+            f"{path} has no header row (none of {', '.join(layout.METRIC_COLUMNS[:2])},"
             f" {METRIC_COLUMN['top1']}, ...): its rows are not read"
         )
         return []

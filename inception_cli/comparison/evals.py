@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inception_cli import catalog, runs
+from inception_cli import catalog
 from inception_cli.comparison.paper import PaperError, ensemble_of, single_model_error
 from inception_cli.comparison.results import RunResult
+from inception_cli.rundir import layout
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,9 @@ def read_eval_rows(found: list[RunResult], warnings: list[str]) -> list[EvalRow]
     """Every result file in the runs' eval/ folders, once each, by crops then file name."""
     paths = sorted(
         {
-            path.resolve(): path for run in found for path in runs.eval_dir(run.path).glob("*.json")
+            path.resolve(): path
+            for run in found
+            for path in layout.eval_dir(run.path).glob("*.json")
         }.values()
     )
     rows = []

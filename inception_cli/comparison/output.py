@@ -16,17 +16,17 @@ import os
 import re
 from pathlib import Path
 
-from inception_cli import runs as run_layout
 from inception_cli.comparison.paper import FIGURES, RESIDUAL_SCALING_STEM
 from inception_cli.comparison.plots import FIGURE_FORMATS, written_by_matplotlib
 from inception_cli.errors import InputError
+from inception_cli.rundir import layout
 
 CONVERGENCE_STEMS = {metric: f"convergence_{metric}" for metric in ("top1", "top5")}
 REPORT_HTML = "report.html"
 REPORT_MD = "report.md"
 # Stamped into both reports (a <meta name="generator"> and a first-line comment).
 REPORT_MARK = "inception compare"
-DEFAULT_NAME = "compare"  # then compare-1, compare-2 ... (runs.unique_path)
+DEFAULT_NAME = "compare"  # then compare-1, compare-2 ... (layout.unique_path)
 DEFAULT_NAMES = re.compile(rf"{DEFAULT_NAME}(-\d+)?")
 # A run lies in the folder that holds the runs, or one sweep folder below it.
 RUN_DEPTH = 2
@@ -90,7 +90,7 @@ def claim_default_output(run_dirs: list[Path]) -> Path:
     creates a name or fails, so a comparison running alongside never gets the same one."""
     base = default_parent(run_dirs) / DEFAULT_NAME
     for _ in range(CLAIM_TRIES):
-        candidate = run_layout.unique_path(base)
+        candidate = layout.unique_path(base)
         try:
             candidate.mkdir()
         except FileExistsError:

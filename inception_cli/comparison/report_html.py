@@ -11,7 +11,7 @@ from pathlib import Path
 from inception_cli.comparison.output import REPORT_MARK
 from inception_cli.comparison.report import FigureRef, Report, Section
 from inception_cli.comparison.report_tables import Table
-from inception_cli.files import atomic_write_text
+from inception_cli.rundir.durable import atomic_write_text
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 75rem; margin: 2rem auto; padding: 0 1rem;

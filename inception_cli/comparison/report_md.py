@@ -8,7 +8,7 @@ from inception_cli.comparison.output import REPORT_MARK
 from inception_cli.comparison.report import Report, Section
 from inception_cli.comparison.report_tables import Table
 from inception_cli.comparison.tables import markdown_table
-from inception_cli.files import atomic_write_text
+from inception_cli.rundir.durable import atomic_write_text
 
 
 def table_markdown(table: Table) -> list[str]:

@@ -1,6 +1,6 @@
 """What a run was set up with: its seed, its other settings (to group seeds), its batch.
 
-Read from the resolved config the run saved (`runs.load_config`), or from summary.json for runs
+Read from the resolved config the run saved (`layout.load_config`), or from summary.json for runs
 copied without it. Two runs whose settings differ only in `seed` (and in bookkeeping that does
 not change training: where files go, loggers, progress bars) are seeds of one experiment.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inception_cli import runs
+from inception_cli.rundir import layout
 
 # Keys that change nothing of what is trained; a key ending in "." covers its subtree.
 BOOKKEEPING = (
@@ -111,12 +111,12 @@ def number(value: Any) -> float | None:
 
 def read_config(run_dir: Path) -> dict[str, Any] | None:
     """The run's resolved config as plain data; None without a readable one."""
-    if not runs.has_config(run_dir):
+    if not layout.has_config(run_dir):
         return None
     try:
         from omegaconf import OmegaConf
 
-        container = OmegaConf.to_container(runs.load_config(run_dir), resolve=False)
+        container = OmegaConf.to_container(layout.load_config(run_dir), resolve=False)
     except Exception:  # a torn or hand-edited file: fall back on summary.json
         return None
     return (

@@ -12,7 +12,12 @@ package does not import torch. docs/data.md describes them.
 The LightningDataModule that wraps these is `inception_cli.training.datamodule.build_datamodule`.
 """
 
-from inception_cli.data.datasets import build_dataset, build_evaluation_images, check_data_config
+from inception_cli.data.datasets import (
+    build_dataset,
+    build_evaluation_images,
+    check_data_config,
+    read_spec,
+)
 from inception_cli.data.registry import DataSet, EvaluationImages, dataset_entry, dataset_names
 from inception_cli.data.sets.embedded import CLASS_NAMES_FASHION_MNIST
 from inception_cli.data.spec import SPLITS, DataSpec
@@ -28,4 +33,5 @@ __all__ = [
     "check_data_config",
     "dataset_entry",
     "dataset_names",
+    "read_spec",
 ]

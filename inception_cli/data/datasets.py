@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from inception_cli.data.registry import EvaluationImages, dataset_entry
-from inception_cli.data.spec import SPLITS, DataSpec, check_split
+from inception_cli.data.spec import SPLITS, DataSpec, as_dict, check_split
 from inception_cli.errors import InputError
 
 if TYPE_CHECKING:
@@ -17,11 +17,17 @@ if TYPE_CHECKING:
 PIXELS = ("float", "uint8")
 
 
+def read_spec(data_cfg: Mapping[str, Any]) -> DataSpec:
+    """The `data` config read and checked; an unknown `data.name` is the first thing reported."""
+    dataset_entry(as_dict(data_cfg).get("name"))
+    return DataSpec.from_config(data_cfg)
+
+
 def check_data_config(data_cfg: Mapping[str, Any]) -> None:
     """InputError unless the config can give both splits: the keys, the augmentation and
     backend (a GPU and DALI for data.backend=dali), and the data set's own requirements (for
     ImageNet, a root with train/ and val/ class folders). Imports no torch."""
-    spec = DataSpec.from_config(data_cfg)
+    spec = read_spec(data_cfg)
     entry = dataset_entry(spec.name)
     entry.check_support(spec)
     entry.check(spec, SPLITS)
@@ -41,7 +47,7 @@ def build_dataset(
     check_split(split)
     if pixels not in PIXELS:
         raise InputError(f"pixels={pixels!r}; use one of {', '.join(PIXELS)}")
-    spec = DataSpec.from_config(data_cfg)
+    spec = read_spec(data_cfg)
     if pixels == "float":  # finished here, so decoded here too, whatever data.backend says
         spec = replace(spec, backend="cpu")
     entry = dataset_entry(spec.name)
@@ -60,5 +66,5 @@ def build_evaluation_images(data_cfg: Mapping[str, Any], split: str = "val") -> 
     """The images of `split` at their original size, in [0, 1]: multi-crop evaluation crops
     them and then normalises with each network's mean and std."""
     check_split(split)
-    spec = DataSpec.from_config(data_cfg)
+    spec = read_spec(data_cfg)
     return dataset_entry(spec.name).evaluation_images(spec, split)

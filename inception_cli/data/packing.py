@@ -37,7 +37,7 @@ from inception_cli.data.shard_index import (
 )
 from inception_cli.data.tar_shards import ShardWriter, shard_is_intact
 from inception_cli.errors import InputError
-from inception_cli.files import atomic_write_text
+from inception_cli.rundir.durable import atomic_write_text
 
 PROGRESS_FILE = "pack-progress.json"
 DEFAULT_SHARD_SIZE = "256MB"

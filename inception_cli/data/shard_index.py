@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from inception_cli.errors import InputError
-from inception_cli.files import atomic_write_text
+from inception_cli.rundir.durable import atomic_write_text
 
 INDEX_FILE = "index.json"
 FORMAT = "inception-shards"

@@ -8,7 +8,6 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from inception_cli.data.registry import dataset_entry
 from inception_cli.errors import InputError
 
 SPLITS = ("train", "val")
@@ -81,9 +80,9 @@ class DataSpec:
 
     @classmethod
     def from_config(cls, data_cfg: Mapping[str, Any]) -> DataSpec:
-        """Read and check a `data` config (a DictConfig or any Mapping)."""
+        """Read and check a `data` config (a DictConfig or any Mapping); data/datasets.py's
+        `read_spec` reports an unknown `data.name` first."""
         cfg = as_dict(data_cfg)
-        dataset_entry(cfg.get("name"))  # an unknown name is the first thing to report
         missing = [key for key in REQUIRED_KEYS if not _is_set(cfg.get(key))]
         if missing:
             raise InputError(

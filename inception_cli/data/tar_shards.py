@@ -18,7 +18,7 @@ import tarfile
 from pathlib import Path
 
 from inception_cli.data.shard_index import ShardEntry
-from inception_cli.files import fsync_dir
+from inception_cli.rundir.durable import fsync_dir
 
 HASH_CHUNK = 1 << 20
 

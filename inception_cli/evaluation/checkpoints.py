@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.markup import escape
 from torch import Tensor, nn
 
-from inception_cli import runs
-from inception_cli.checkpoint_files import load_checkpoint
 from inception_cli.errors import InputError, first_line
+from inception_cli.rundir import layout
+from inception_cli.rundir.checkpoints import load_checkpoint
 
 PREFERENCE = ("best", "last")
 # Lightning saves the LightningModule's state: the network under `model.`, its running
@@ -20,7 +20,7 @@ PREFIXES = {"model": "model.", "ema": "ema_model."}
 
 
 def find_checkpoint(run_dir: Path) -> Path:
-    candidates = [runs.checkpoint(run_dir, which) for which in PREFERENCE]
+    candidates = [layout.checkpoint(run_dir, which) for which in PREFERENCE]
     found = next((path for path in candidates if path.is_file()), None)
     if found is None:
         names = " or ".join(str(path.relative_to(run_dir)) for path in candidates)

@@ -34,7 +34,7 @@ class EvalData:
 
 
 def _data_preset(name: str) -> dict[str, Any]:
-    from inception_cli.config import compose_train_config
+    from inception_cli.config.compose import compose_train_config
 
     _data_preset_names(name)
     return as_dict(compose_train_config([f"data={name}"]).data)
@@ -55,7 +55,7 @@ def check_data_option(data: str | None) -> None:
 
 
 def _data_preset_names(name: str) -> list[str]:
-    from inception_cli.config import group_options
+    from inception_cli.config.compose import group_options
 
     presets = list(group_options("data"))
     if name not in presets:

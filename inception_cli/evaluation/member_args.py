@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from inception_cli import runs
 from inception_cli.errors import InputError
+from inception_cli.rundir import layout
 
 MEMBER_KEYS = ("model", "weights")
 
@@ -46,15 +46,15 @@ def parse_member_args(args: Sequence[str]) -> list[Path | dict[str, str]]:
 
 def configured_runs_root() -> Path:
     """Where `inception train` puts runs: paths.runs_dir of the composed config (./runs)."""
-    from inception_cli.config import compose_train_config
+    from inception_cli.config.compose import compose_train_config
 
-    return runs.runs_root(compose_train_config(check=False))
+    return layout.runs_root(compose_train_config(check=False))
 
 
 def latest_finished_run(root: Path | None = None) -> Path:
     """The finished run (<root>/<id> or <root>/<sweep>/<n>_<model>) updated last."""
     root = configured_runs_root() if root is None else root
-    run_dir = runs.latest_finished_run(root)
+    run_dir = layout.latest_finished_run(root)
     if run_dir is None:
         where = root if root.is_absolute() else f"./{root}"
         raise InputError(
@@ -71,5 +71,5 @@ def check_run_dir(run_dir: Path) -> None:
             f"{run_dir} is not a directory; give run directories (runs/<id>) or "
             "model=<name> weights=timm:<tag>"
         )
-    if not runs.has_config(run_dir):
-        raise InputError(f"{run_dir} has no {runs.CONFIG}; is it a run of `inception train`?")
+    if not layout.has_config(run_dir):
+        raise InputError(f"{run_dir} has no {layout.CONFIG}; is it a run of `inception train`?")

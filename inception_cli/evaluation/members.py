@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.markup import escape
 from torch import nn
 
-from inception_cli import runs
 from inception_cli.data.spec import as_dict
 from inception_cli.errors import InputError
 from inception_cli.evaluation.checkpoints import find_checkpoint, load_weights, saved_weights
@@ -21,6 +20,7 @@ from inception_cli.evaluation.member_args import (
     latest_finished_run,
     parse_member_args,
 )
+from inception_cli.rundir import layout
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,10 @@ def _read_run_config(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The `model` and `data` configs the run was trained with."""
     check_run_dir(run_dir)
     try:
-        cfg = runs.load_config(run_dir)
+        cfg = layout.load_config(run_dir)
         return as_dict(cfg.get("model")), as_dict(cfg.get("data"))
     except Exception as error:
-        raise InputError(f"cannot read {runs.config_path(run_dir)}: {error}") from None
+        raise InputError(f"cannot read {layout.config_path(run_dir)}: {error}") from None
 
 
 def _build_model(run_dir: Path, model_cfg: dict[str, Any]) -> tuple[nn.Module, dict[str, Any]]:
@@ -92,7 +92,7 @@ def _build_model(run_dir: Path, model_cfg: dict[str, Any]) -> tuple[nn.Module, d
 
     name = model_cfg.get("name")
     if not name:
-        raise InputError(f"{runs.config_path(run_dir)} has no model.name")
+        raise InputError(f"{layout.config_path(run_dir)} has no model.name")
     options = {key: value for key, value in model_cfg.items() if key not in ("name", "weights")}
     try:
         model = create_model(str(name), **options)
@@ -107,7 +107,7 @@ def load_run_member(run_dir: Path, *, ema: bool, console: Console) -> Member:
     checkpoint = find_checkpoint(run_dir)
     model, model_cfg = _build_model(run_dir, model_cfg)
     weights_name, weights = saved_weights(checkpoint, ema=ema, console=console)
-    load_weights(model, weights, checkpoint, runs.config_path(run_dir))
+    load_weights(model, weights, checkpoint, layout.config_path(run_dir))
     return Member(
         name=run_dir.name,
         model=model,
@@ -125,7 +125,7 @@ def load_run_member(run_dir: Path, *, ema: bool, console: Console) -> Member:
 def load_published_member(name: str, weights: str) -> Member:
     """A network with published weights, with the preprocessing they were evaluated with."""
     from inception_cli import catalog
-    from inception_cli.pretrained import create_pretrained, pretrained_preprocessing
+    from inception_cli.weights.pretrained import create_pretrained, pretrained_preprocessing
 
     try:
         catalog.entry(name)

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from inception_cli import runs
 from inception_cli.errors import InputError
-from inception_cli.files import atomic_write_text
-from inception_cli.outputs import cannot_write, numbered, requested_path
+from inception_cli.rundir import layout
+from inception_cli.rundir.durable import atomic_write_text
+from inception_cli.rundir.outputs import cannot_write, numbered, requested_path
 
 _HELD: set[Path] = set()  # the result files this process holds
 
@@ -132,8 +132,8 @@ def default_result_path(
     name = f"{crops}crop" + ("_ensemble" if len(members) > 1 else "")
     run_dir = next((spec for spec in members if isinstance(spec, Path)), None)
     if run_dir is not None:
-        return runs.eval_dir(run_dir) / f"{name}.json"
+        return layout.eval_dir(run_dir) / f"{name}.json"
     first = members[0]
     assert isinstance(first, dict) and runs_root is not None
     tag = first["weights"].removeprefix("timm:")
-    return runs.eval_dir(runs_root) / f"{name}_{tag}.json"
+    return layout.eval_dir(runs_root) / f"{name}_{tag}.json"

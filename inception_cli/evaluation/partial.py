@@ -30,7 +30,7 @@ from inception_cli.evaluation.data import EvalData
 from inception_cli.evaluation.members import Member
 from inception_cli.evaluation.predictions import Predictions, concatenate
 from inception_cli.evaluation.settings import RunSettings
-from inception_cli.files import atomic_write_text
+from inception_cli.rundir.durable import atomic_write_text
 
 PARTIAL = "partial"
 SAVE_INTERVAL_S = 10.0

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from inception_cli.files import write_durably
+from inception_cli.rundir.durable import write_durably
 
 TOP_K = 5
 FIELDS = ("positions", "labels", "multi", "single", "unreadable")

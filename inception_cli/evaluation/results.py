@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from inception_cli import runs
 from inception_cli.data.crops import multi_crop_scales, single_crop_scale
 from inception_cli.evaluation.data import EvalData
 from inception_cli.evaluation.member_args import configured_runs_root
@@ -19,6 +18,7 @@ from inception_cli.evaluation.members import Member
 from inception_cli.evaluation.scores import Errors, Scores
 from inception_cli.evaluation.settings import RunSettings
 from inception_cli.evaluation.single_crop_note import multi_crop_note
+from inception_cli.rundir import layout
 
 PROTOCOLS = {
     1: "centre crop of the image resized to input_size / crop_fraction (shorter side)",
@@ -30,18 +30,18 @@ PROTOCOLS = {
 def evaluation_home(members: Sequence[Member]) -> Path:
     """eval/ of the first run, else eval/ beside the runs (published weights alone)."""
     run_dir = next((member.run_dir for member in members if member.run_dir is not None), None)
-    return runs.eval_dir(run_dir if run_dir is not None else configured_runs_root())
+    return layout.eval_dir(run_dir if run_dir is not None else configured_runs_root())
 
 
 def result_path(members: Sequence[Member], crops: int, output: Path | None) -> Path:
     """--output, else the evaluation's eval/ folder; a free name there."""
     if output is not None:
-        return runs.unique_path(output)
+        return layout.unique_path(output)
     name = f"{crops}crop" + ("_ensemble" if len(members) > 1 else "")
     if any(member.run_dir is not None for member in members):
-        return runs.unique_path(evaluation_home(members) / f"{name}.json")
+        return layout.unique_path(evaluation_home(members) / f"{name}.json")
     tag = members[0].weights.removeprefix("timm:")
-    return runs.unique_path(evaluation_home(members) / f"{name}_{tag}.json")
+    return layout.unique_path(evaluation_home(members) / f"{name}_{tag}.json")
 
 
 def protocol_record(crops: int, members: Sequence[Member]) -> dict[str, Any]:
@@ -128,7 +128,7 @@ def build_record(
             for member, errors, single in zip(members, scores.member_errors, singles, strict=True)
         ],
         "throughput": throughput_record(scores, settings),
-        "created_at": runs.now_iso(),
+        "created_at": layout.now_iso(),
     }
 
 
@@ -185,10 +185,10 @@ def print_results(
         left_out.append(f"{scores.corrupt} unreadable")
     if left_out:
         console.print(f"left out: {', '.join(left_out)}")
-    layout = "channels_last" if settings.channels_last else "NCHW"
+    memory_layout = "channels_last" if settings.channels_last else "NCHW"
     processes = f" x {scores.processes} processes" if scores.processes > 1 else ""
     console.print(
         f"{scores.images_per_s:.1f} images/s on {scores.device}{processes} "
-        f"({settings.precision}, {layout}); {100 * scores.share_outside_forward:.0f}% of the time "
+        f"({settings.precision}, {memory_layout}); {100 * scores.share_outside_forward:.0f}% of the time "
         "outside the forward passes (decoding, cropping, transfers)"
     )

@@ -12,7 +12,6 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from inception_cli import runs
 from inception_cli.data.crops import check_crop_count
 from inception_cli.evaluation import distributed
 from inception_cli.evaluation.batches import inputs_per_image
@@ -43,7 +42,8 @@ from inception_cli.evaluation.settings import (
     check_precision,
     resolve_settings,
 )
-from inception_cli.files import atomic_write_text
+from inception_cli.rundir import layout
+from inception_cli.rundir.durable import atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -130,10 +130,10 @@ def starting_line(evaluation: Evaluation, images: int) -> str:
         if world.size > 1
         else str(settings.device)
     )
-    layout = "channels_last" if settings.channels_last else "NCHW"
+    memory_layout = "channels_last" if settings.channels_last else "NCHW"
     return (
         f"evaluating {images} images, {crops} crop{'s' if crops > 1 else ''} each, on {where} "
-        f"({settings.precision}, {layout}, {per_pass} image{'s' if per_pass > 1 else ''} per pass)"
+        f"({settings.precision}, {memory_layout}, {per_pass} image{'s' if per_pass > 1 else ''} per pass)"
     )
 
 
@@ -233,10 +233,10 @@ def _write_result(
     )
     if request.output_reserved and request.output is not None:
         path = request.output  # created empty for this evaluation before it started
-        atomic_write_text(path, runs.dumps(record))
+        atomic_write_text(path, layout.dumps(record))
     else:
         path = result_path(evaluation.members, request.crops, request.output)
-        runs.write_new_json(path, record)
+        layout.write_new_json(path, record)
     predictions.save(predictions_path(path))
     partial.remove()
     console.print(f"wrote {escape(str(path))}")

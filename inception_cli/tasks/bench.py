@@ -15,11 +15,9 @@ import torch
 from rich.console import Console
 from rich.markup import escape
 
-from inception_cli import runs
 from inception_cli.benchmarking.data import DEFAULT_MAX_SIDE, bench_data
 from inception_cli.benchmarking.networks import bench_network
 from inception_cli.benchmarking.output import claim_output, output_path, release_output
-from inception_cli.benchmarking.peak import matmul_peak_gflops, matmul_peaks
 from inception_cli.benchmarking.report import (
     environment,
     print_data,
@@ -28,7 +26,9 @@ from inception_cli.benchmarking.report import (
 )
 from inception_cli.benchmarking.settings import NETWORK_MODES, BenchSettings, make_settings
 from inception_cli.errors import InputError
-from inception_cli.files import atomic_write_text
+from inception_cli.measure.peak import matmul_peak_gflops, matmul_peaks
+from inception_cli.rundir import layout
+from inception_cli.rundir.durable import atomic_write_text
 
 __all__ = ["BenchSettings", "make_settings", "matmul_peak_gflops", "output_path", "run_bench"]
 
@@ -60,7 +60,7 @@ def run_bench(
     console = console or Console()
     try:
         record = measure(settings, console, shards, max_side)
-        atomic_write_text(path, runs.dumps(record))
+        atomic_write_text(path, layout.dumps(record))
     finally:
         release_output(path)  # only while it is empty: no record went into it
     console.print(f"wrote {escape(str(path))}")

@@ -12,8 +12,8 @@ from typing import Any
 import torch
 
 from inception_cli import catalog
-from inception_cli.benchmarking.flops import count_flops
 from inception_cli.errors import InputError
+from inception_cli.measure.flops import count_flops
 from inception_cli.models import create_model
 
 __all__ = ["models_table", "print_models_table"]

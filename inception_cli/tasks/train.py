@@ -15,11 +15,11 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from inception_cli import runs
-from inception_cli.config import TRAIN_CONFIG, config_dir
+from inception_cli.config.compose import TRAIN_CONFIG, config_dir
+from inception_cli.config.resolvers import register_resolvers
 from inception_cli.errors import InputError
-from inception_cli.resolvers import register_resolvers
-from inception_cli.run_claims import RunLock, RunLocked, global_rank
+from inception_cli.rundir import layout
+from inception_cli.rundir.claims import RunLock, RunLocked, global_rank
 from inception_cli.training.cluster import apply_launcher, requeue_after
 from inception_cli.training.continuation import record_continuation
 from inception_cli.training.divergence import RunDiverged
@@ -41,7 +41,7 @@ def main(cfg: DictConfig) -> float:
     run_dir = Path(hydra_cfg.runtime.output_dir)
     apply_launcher(cfg, hydra_cfg.launcher)
     # An id from a launcher may name a run that is continuing (a requeued job): no resume= needed.
-    continuing = not cfg.get("resume") and runs.checkpoint(run_dir, runs.LAST).is_file()
+    continuing = not cfg.get("resume") and layout.checkpoint(run_dir, layout.LAST).is_file()
     lock = RunLock(run_dir)
     try:
         if global_rank() == 0:
@@ -50,12 +50,12 @@ def main(cfg: DictConfig) -> float:
                 record_continuation(run_dir, [], how="restarted job")
         if not cfg.get("resume") and hydra_cfg.output_subdir is not None:
             # Hydra saves the config with interpolations; eval and resume want the values.
-            runs.save_config(run_dir, OmegaConf.to_yaml(cfg, resolve=True))
+            layout.save_config(run_dir, OmegaConf.to_yaml(cfg, resolve=True))
         return best_val_top1_error(train(cfg, run_dir, resume=continuing))
     except (InputError, RunLocked) as err:
         if not cfg.get("resume") and not continuing and global_rank() == 0:
             lock.release()
-            runs.discard_if_unstarted(run_dir)  # a run that never started leaves nothing behind
+            layout.discard_if_unstarted(run_dir)  # a run that never started leaves nothing behind
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     except RunDiverged as stop:

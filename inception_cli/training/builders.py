@@ -10,8 +10,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import nn
 
-from inception_cli import catalog, runs
+from inception_cli import catalog
 from inception_cli.errors import InputError
+from inception_cli.rundir import layout
 from inception_cli.training.cluster import (
     cluster_plugins,
     effective_lr,
@@ -55,14 +56,13 @@ def run_facts(cfg: DictConfig, model: nn.Module) -> dict[str, Any]:
         "data": cfg.data.name,
         "num_classes": int(cfg.data.num_classes),
         "seed": int(cfg.seed),
-        "git_rev": runs.git_revision(),
+        "git_rev": layout.git_revision(),
         "global_batch": global_batch(cfg),
         "effective_lr": effective_lr(cfg.optimizer, global_batch(cfg)),
     }
 
 
 def build_callbacks(cfg: DictConfig, run_dir: Path, facts: dict[str, Any]) -> list[pl.Callback]:
-    from inception_cli.tracking import run_hyperparameters
     from inception_cli.training.checkpointing import LastCheckpoint, RandomState
     from inception_cli.training.csv_logger import StepRows
     from inception_cli.training.divergence import DivergenceGuard
@@ -71,6 +71,7 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, facts: dict[str, Any]) -> li
     from inception_cli.training.progress_bar import progress_bar
     from inception_cli.training.signals import GracefulStop
     from inception_cli.training.summary import RunSummary
+    from inception_cli.training.tracking import run_hyperparameters
 
     last = LastCheckpoint(run_dir, cfg.callbacks.checkpoint_every_n_train_steps)
     perf = PerformanceMetrics(lambda: build_model(cfg.model))
@@ -83,7 +84,7 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, facts: dict[str, Any]) -> li
         last,
         GracefulStop(last),
         pl.callbacks.ModelCheckpoint(
-            dirpath=runs.checkpoints_dir(run_dir),
+            dirpath=layout.checkpoints_dir(run_dir),
             filename="best",
             monitor="val/top1_error",
             mode="min",
@@ -105,7 +106,7 @@ def build_loggers(logger_cfg: DictConfig, run_dir: Path) -> list[Any]:
     loggers = []
     for name, cfg in logger_cfg.items():
         if name == "wandb":
-            from inception_cli.tracking import wandb_logger_arguments
+            from inception_cli.training.tracking import wandb_logger_arguments
 
             # A random id kept in the run directory, the sweep or experiment as its group.
             loggers.append(instantiate(cfg, **wandb_logger_arguments(run_dir, cfg)))

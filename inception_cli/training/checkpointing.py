@@ -22,10 +22,10 @@ import numpy as np
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from inception_cli import runs
-from inception_cli.checkpoint_files import load_checkpoint
 from inception_cli.errors import InputError
-from inception_cli.files import durable_replace, fsync_dir
+from inception_cli.rundir import layout
+from inception_cli.rundir.checkpoints import load_checkpoint
+from inception_cli.rundir.durable import durable_replace, fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,8 @@ class DurableCheckpointIO(TorchCheckpointIO):
         target = Path(path)
         with durable_replace(target) as tmp:
             torch.save(checkpoint, tmp)
-            if target.stem == runs.LAST and target.exists():
-                os.replace(target, target.with_name(f"{runs.PREVIOUS}.ckpt"))
+            if target.stem == layout.LAST and target.exists():
+                os.replace(target, target.with_name(f"{layout.PREVIOUS}.ckpt"))
         fsync_dir(target.parent)
 
     def load_checkpoint(
@@ -65,7 +65,10 @@ def readable_step(path: Path) -> int | None:
 def resume_checkpoint(run_dir: Path) -> tuple[Path, int]:
     """The newest checkpoint of the run that loads, and its step: last.ckpt, else previous.ckpt
     (a host crash may have truncated the newest one)."""
-    last, previous = runs.checkpoint(run_dir, runs.LAST), runs.checkpoint(run_dir, runs.PREVIOUS)
+    last, previous = (
+        layout.checkpoint(run_dir, layout.LAST),
+        layout.checkpoint(run_dir, layout.PREVIOUS),
+    )
     step = readable_step(last)
     if step is not None:
         return last, step
@@ -80,7 +83,7 @@ class LastCheckpoint(pl.Callback):
     """checkpoints/last.ckpt every `every_n_train_steps` optimizer steps and at every epoch end."""
 
     def __init__(self, run_dir: Path, every_n_train_steps: int) -> None:
-        self.path = runs.checkpoint(run_dir, runs.LAST)
+        self.path = layout.checkpoint(run_dir, layout.LAST)
         self.every = every_n_train_steps
         self.saved_step = -1
 

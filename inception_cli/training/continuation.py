@@ -14,9 +14,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from inception_cli import runs
-from inception_cli.config import parse_overrides
+from inception_cli.config.compose import parse_overrides
 from inception_cli.errors import InputError
+from inception_cli.rundir import layout
 
 # Keys (and groups) a continuation may override. Device counts and the per-device batch are
 # allowed together, as long as the global batch stays what it was.
@@ -87,7 +87,7 @@ def check_global_batch(saved: DictConfig, changed: DictConfig) -> None:
 
 
 def check_more_epochs(run_dir: Path, saved: DictConfig, changed: DictConfig) -> None:
-    summary = runs.read_summary(run_dir) or {}
+    summary = layout.read_summary(run_dir) or {}
     done = int(summary.get("epochs") or 0)
     wanted = int(changed.trainer.max_epochs)
     if wanted != int(saved.trainer.max_epochs):
@@ -111,6 +111,6 @@ def check_more_epochs(run_dir: Path, saved: DictConfig, changed: DictConfig) -> 
 def record_continuation(run_dir: Path, overrides: Sequence[str], how: str = "resume=") -> None:
     """Append this continuation, with its time, how it came (`resume=`, or a restarted job that
     continues by itself) and its overrides, to resumes.jsonl in the run."""
-    line = json.dumps({"at": runs.now_iso(), "how": how, "overrides": list(overrides)})
+    line = json.dumps({"at": layout.now_iso(), "how": how, "overrides": list(overrides)})
     with (run_dir / RESUMES).open("a", encoding="utf-8") as file:
         file.write(line + "\n")

@@ -16,7 +16,7 @@ import lightning.pytorch as pl
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
-from inception_cli.runs import METRIC_COLUMNS, METRICS, read_metrics, write_csv
+from inception_cli.rundir.layout import METRIC_COLUMNS, METRICS, read_metrics, write_csv
 
 TRAINING_ROW_KEY = "train/loss"  # the key that marks a training step's metrics
 

@@ -16,7 +16,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from inception_cli.data import DataSpec, build_dataset
+from inception_cli.data import build_dataset, read_spec
 from inception_cli.data.collate import collate_samples
 from inception_cli.data.finishing import BatchFinisher
 from inception_cli.data.spec import as_dict
@@ -32,7 +32,7 @@ class ImageDataModule(L.LightningDataModule):
     def __init__(self, data_cfg: Mapping[str, Any], seed: int = 0) -> None:
         super().__init__()
         self.cfg = as_dict(data_cfg)
-        self.spec = DataSpec.from_config(self.cfg)  # fails early on a bad config
+        self.spec = read_spec(self.cfg)  # fails early on a bad config
         self.batch_size = int(self.cfg.get("batch_size", 32))
         self.num_workers = int(self.cfg.get("num_workers", 0))
         if self.batch_size < 1 or self.num_workers < 0:

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from inception_cli import runs
-from inception_cli.config import (
+from inception_cli.config.compose import (
     check_data,
     check_overrides,
     compose_train_config,
@@ -20,10 +19,11 @@ from inception_cli.config import (
     load_run_config,
 )
 from inception_cli.errors import InputError
-from inception_cli.run_claims import lock_holder, locked_message
+from inception_cli.rundir import layout
+from inception_cli.rundir.claims import lock_holder, locked_message
+from inception_cli.rundir.trust import check_trusted_targets
 from inception_cli.training.continuation import check_continuation, record_continuation
 from inception_cli.training.preflight import check_every_job, preflight
-from inception_cli.trusted import check_trusted_targets
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
 TRUST_CONFIG = "trust_config=true"  # with resume=: instantiate any _target_ the saved config names
@@ -69,10 +69,10 @@ def prepare_train_argv(args: list[str]) -> list[str]:
 def check_checkpoints_load(run_dir: Path) -> None:
     """Refuse, before the training process starts, checkpoints that would run code when loaded
     (the one torch import of the CLI process, for resume= only)."""
-    from inception_cli.checkpoint_files import load_checkpoint
+    from inception_cli.rundir.checkpoints import load_checkpoint
 
-    for which in (runs.LAST, runs.PREVIOUS):
-        path = runs.checkpoint(run_dir, which)
+    for which in (layout.LAST, layout.PREVIOUS):
+        path = layout.checkpoint(run_dir, which)
         # A torn one is passed over here: resume falls back to the other one and says so.
         if path.is_file():
             with contextlib.suppress(OSError, RuntimeError, EOFError, ValueError):
@@ -95,17 +95,19 @@ def resume_argv(target: str, extra: list[str], *, trust: bool = False) -> list[s
     saved = load_run_config(run_dir)
     if lock_holder(run_dir) is not None:
         raise InputError(locked_message(run_dir))
-    if not any(runs.checkpoint(run_dir, which).is_file() for which in (runs.LAST, runs.PREVIOUS)):
+    if not any(
+        layout.checkpoint(run_dir, which).is_file() for which in (layout.LAST, layout.PREVIOUS)
+    ):
         raise InputError(
             f"{run_dir} has no checkpoints/last.ckpt to resume from; start a new run instead"
         )
-    check_trusted_targets(saved, runs.config_path(run_dir), trust=trust)
+    check_trusted_targets(saved, layout.config_path(run_dir), trust=trust)
     check_checkpoints_load(run_dir)
     check_continuation(run_dir, saved, extra)
     record_continuation(run_dir, extra)
     return [
-        f"--config-path={runs.config_path(run_dir).parent}",
-        f"--config-name={runs.config_path(run_dir).stem}",
+        f"--config-path={layout.config_path(run_dir).parent}",
+        f"--config-name={layout.config_path(run_dir).stem}",
         f"hydra.run.dir={run_dir}",
         "hydra.output_subdir=null",
         "hydra.job.chdir=false",

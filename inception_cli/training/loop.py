@@ -13,8 +13,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from inception_cli import runs
 from inception_cli.errors import InputError
+from inception_cli.rundir import layout
 
 
 def train(cfg: DictConfig, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def train(cfg: DictConfig, run_dir: Path, *, resume: bool = False) -> dict[str, 
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     finally:
         finish_wandb(loggers)
-    summary = runs.read_summary(run_dir) or {}
+    summary = layout.read_summary(run_dir) or {}
     if trainer.is_global_zero:
         print_summary(summary, run_dir)
     return summary
@@ -83,7 +83,7 @@ def check_enough_data(datamodule: Any, batch: int) -> None:
 
 
 def trainer_rank_is_zero() -> bool:
-    from inception_cli.run_claims import global_rank
+    from inception_cli.rundir.claims import global_rank
 
     return global_rank() == 0
 

@@ -38,7 +38,7 @@ def compute_dtype(precision: str) -> torch.dtype:
 def training_flops_per_image(model_factory: Callable[[], nn.Module], batch: torch.Tensor) -> float:
     """FLOPs of a forward and backward pass of one image shaped like `batch`'s, counted on the
     meta device: nothing is allocated or computed, and no random stream moves."""
-    from inception_cli.benchmarking.flops import count_flops
+    from inception_cli.measure.flops import count_flops
 
     # Two images: BatchNorm in training mode refuses a batch of one at 1x1 feature maps.
     with torch.device("meta"):
@@ -82,7 +82,7 @@ class PerformanceMetrics(pl.Callback):
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.is_global_zero:
-            from inception_cli.benchmarking.peak import device_peak_flops
+            from inception_cli.measure.peak import device_peak_flops
 
             dtype = compute_dtype(trainer.precision)
             self.peak_flops = device_peak_flops(trainer.strategy.root_device, dtype)

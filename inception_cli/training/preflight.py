@@ -10,8 +10,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from inception_cli.config import compose_train_config, parse_overrides
-from inception_cli.config_rules import check_values
+from inception_cli.config.compose import compose_train_config, parse_overrides
+from inception_cli.config.rules import check_values
 from inception_cli.errors import InputError
 
 MAX_SWEEP_JOBS_CHECKED = 64

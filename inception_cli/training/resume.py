@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from inception_cli import runs
+from inception_cli.rundir import layout
 
 
 def keep_rows_before_checkpoint(run_dir: Path, step: int) -> int | None:
     """Steps after the checkpoint run again on resume; their old rows move to a side file.
     Returns the last step that had been logged, if any step is run again."""
-    if not (run_dir / runs.METRICS).is_file():
+    if not (run_dir / layout.METRICS).is_file():
         return None
-    rows = runs.read_metrics(run_dir)
+    rows = layout.read_metrics(run_dir)
     if not rows:
         return None
     keep: list[dict[str, str]] = []
@@ -23,8 +23,8 @@ def keep_rows_before_checkpoint(run_dir: Path, step: int) -> int | None:
     if not replayed:
         return None
     fields = list(rows[0])
-    runs.write_csv(runs.unique_path(run_dir / "metrics.replayed.csv"), fields, replayed)
-    runs.write_csv(run_dir / runs.METRICS, fields, keep)
+    layout.write_csv(layout.unique_path(run_dir / "metrics.replayed.csv"), fields, replayed)
+    layout.write_csv(run_dir / layout.METRICS, fields, keep)
     return max(int(float(row["step"])) for row in replayed)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 
-from inception_cli import runs
+from inception_cli.rundir import layout
 
 CHECKPOINTED = (
     "epochs",
@@ -24,7 +24,7 @@ class RunSummary(pl.Callback):
 
     def __init__(self, run_dir: Path, static: dict[str, Any]) -> None:
         self.run_dir = run_dir
-        previous = runs.read_summary(run_dir) or {}
+        previous = layout.read_summary(run_dir) or {}
         self.summary: dict[str, Any] = {
             "id": run_dir.name,
             "status": "running",
@@ -36,7 +36,7 @@ class RunSummary(pl.Callback):
             "final_val_top1_error": None,
             "final_val_top5_error": None,
             "wall_time_s": 0.0,
-            "started_at": runs.now_iso(),
+            "started_at": layout.now_iso(),
             **previous,
             **static,
         }
@@ -47,9 +47,9 @@ class RunSummary(pl.Callback):
         elapsed = getattr(pl_module, "elapsed_s", None)
         if callable(elapsed):
             self.summary["wall_time_s"] = round(float(elapsed()), 3)
-        self.summary["updated_at"] = runs.now_iso()
+        self.summary["updated_at"] = layout.now_iso()
         if trainer.is_global_zero:
-            runs.write_summary(self.run_dir, self.summary)
+            layout.write_summary(self.run_dir, self.summary)
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         for stale in ("interrupted_at_step", "diverged_at_step", "error"):

@@ -54,8 +54,8 @@ def trained_in_process(workdir: Path, name: str, overrides: list[str]) -> Path:
     `workdir`/runs/`name`: for tests that need a run but not the command line's start-up."""
     from omegaconf import OmegaConf
 
-    from inception_cli import runs
-    from inception_cli.config import compose_train_config
+    from inception_cli.config.compose import compose_train_config
+    from inception_cli.rundir import layout
     from inception_cli.training.loop import train
 
     cfg = compose_train_config(
@@ -63,6 +63,6 @@ def trained_in_process(workdir: Path, name: str, overrides: list[str]) -> Path:
     )
     run_dir = workdir / "runs" / name
     (run_dir / ".hydra").mkdir(parents=True)
-    runs.save_config(run_dir, OmegaConf.to_yaml(cfg, resolve=True))
+    layout.save_config(run_dir, OmegaConf.to_yaml(cfg, resolve=True))
     assert train(cfg, run_dir)["status"] == "finished"
     return run_dir

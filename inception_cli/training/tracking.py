@@ -23,8 +23,9 @@ from typing import Any, Literal
 
 from omegaconf import DictConfig, OmegaConf
 
-from inception_cli import catalog, runs
-from inception_cli.files import atomic_write_text
+from inception_cli import catalog
+from inception_cli.rundir import layout
+from inception_cli.rundir.durable import atomic_write_text
 
 WANDB_ID_FILE = "wandb_id"
 HYDRA_SAVED = Path(".hydra") / "hydra.yaml"
@@ -46,7 +47,9 @@ def read_wandb_id(run_dir: Path) -> str | None:
 
 def is_continuing(run_dir: Path) -> bool:
     """A run with a checkpoint continues (resume=, or a requeued job); a new one has none."""
-    return any(runs.checkpoint(run_dir, which).is_file() for which in (runs.LAST, runs.PREVIOUS))
+    return any(
+        layout.checkpoint(run_dir, which).is_file() for which in (layout.LAST, layout.PREVIOUS)
+    )
 
 
 def wandb_run_id(run_dir: Path) -> str:
@@ -81,7 +84,7 @@ def run_group(run_dir: Path) -> str | None:
 
 def _saved_config(run_dir: Path) -> DictConfig | None:
     try:
-        cfg = runs.load_config(run_dir)
+        cfg = layout.load_config(run_dir)
     except (OSError, ValueError):
         return None
     return cfg if isinstance(cfg, DictConfig) else None
@@ -104,7 +107,7 @@ WandbMode = Literal["online", "offline", "disabled"]
 
 def wandb_mode() -> WandbMode:
     """disabled when WANDB_MODE says so, else offline or online as `wandb_offline` decides."""
-    from inception_cli.resolvers import wandb_offline
+    from inception_cli.config.resolvers import wandb_offline
 
     if os.environ.get("WANDB_MODE", "").lower() == "disabled":
         return "disabled"
@@ -114,7 +117,7 @@ def wandb_mode() -> WandbMode:
 def wandb_logger_arguments(run_dir: Path, logger_cfg: DictConfig) -> dict[str, Any]:
     """What WandbLogger gets beside its config: where it writes, the run's id, group, job type
     and tags. Only global rank 0 opens the W&B run; the other ranks get no id."""
-    from inception_cli.run_claims import global_rank
+    from inception_cli.rundir.claims import global_rank
 
     arguments: dict[str, Any] = {
         "save_dir": str(run_dir),

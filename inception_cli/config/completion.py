@@ -16,7 +16,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from inception_cli.config import TRAIN_CONFIG, config_dir, config_groups, group_options
+from inception_cli.config.compose import TRAIN_CONFIG, config_dir, config_groups, group_options
 
 GLOBAL_PACKAGE = "# @package _global_"  # a group whose keys land at the top (experiment, debug)
 OVERRIDE_PREFIXES = ("++", "+", "~")

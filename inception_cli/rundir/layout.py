@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from inception_cli.files import atomic_write_text, write_durably
-from inception_cli.outputs import numbered
+from inception_cli.rundir.durable import atomic_write_text, write_durably
+from inception_cli.rundir.outputs import numbered
 
 CONFIG = Path(".hydra") / "config.yaml"
 METRICS = "metrics.csv"

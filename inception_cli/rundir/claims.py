@@ -24,8 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from inception_cli import runs
-from inception_cli.files import atomic_write_text
+from inception_cli.rundir import layout
+from inception_cli.rundir.durable import atomic_write_text
 
 LOCK = ".lock"
 CLAIMS = ".claims"
@@ -84,13 +84,13 @@ def claim_new_dir(parent: Path, base: str) -> Path:
 def is_continuation(run_dir: Path, same_config: Callable[[Any], bool]) -> bool:
     """An existing directory is this run continuing: unfinished, unlocked, a last checkpoint,
     and a saved config that `same_config` accepts."""
-    summary = runs.read_summary(run_dir) or {}
-    if summary.get("status") == "finished" or not runs.checkpoint(run_dir, "last").is_file():
+    summary = layout.read_summary(run_dir) or {}
+    if summary.get("status") == "finished" or not layout.checkpoint(run_dir, "last").is_file():
         return False
     if lock_holder(run_dir) is not None:
         return False
     try:
-        return same_config(runs.load_config(run_dir))
+        return same_config(layout.load_config(run_dir))
     except (OSError, ValueError):
         return False
 

@@ -10,17 +10,17 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from inception_cli import runs
-from inception_cli.config_rules import OWN_TYPES
+from inception_cli.config.resolvers import register_resolvers
+from inception_cli.config.rules import OWN_TYPES
 from inception_cli.errors import InputError, first_line
-from inception_cli.resolvers import register_resolvers
+from inception_cli.rundir import layout
 
 TRAIN_CONFIG = "train"
 
 
 def config_dir() -> Path:
     """conf/ inside an installed wheel, or the repository's conf/ in a source checkout."""
-    package_dir = Path(__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parents[1]  # inception_cli/
     for candidate in (package_dir / "conf", package_dir.parent / "conf"):
         if (candidate / f"{TRAIN_CONFIG}.yaml").is_file():
             return candidate
@@ -248,10 +248,10 @@ def explain_compose_error(err: Exception, overrides: Sequence[str]) -> str:
 def load_run_config(run_dir: Path) -> DictConfig:
     """The saved, resolved config of a run directory."""
     try:
-        cfg: DictConfig = runs.load_config(run_dir)
+        cfg: DictConfig = layout.load_config(run_dir)
     except (OSError, ValueError):
         raise InputError(
-            f"{run_dir} is not a run directory (no readable {runs.CONFIG}); "
+            f"{run_dir} is not a run directory (no readable {layout.CONFIG}); "
             "pass a directory made by `inception train`, e.g. runs/<id>"
         ) from None
     return cfg

@@ -30,30 +30,30 @@ class RunNames:
     """The `run_id` resolver of conf/hydra/default.yaml: the run directory's name.
 
     In the training process (`claim=True`) the directory is created as its name is chosen
-    (inception_cli/run_claims.py); elsewhere (checks, `config show`) only a name is shown."""
+    (inception_cli/rundir/claims.py); elsewhere (checks, `config show`) only a name is shown."""
 
     def __init__(self) -> None:
         self.claim = False
         self.chosen: dict[tuple[str, str], str] = {}
 
     def __call__(self, model_name: str, runs_dir: str, *, _root_: DictConfig) -> str:
-        from inception_cli import run_claims
+        from inception_cli.rundir import claims
 
         key = (str(model_name), str(runs_dir))
         if key not in self.chosen:
             if not self.claim:
-                return run_claims.launcher_id(model_name) or f"<time>_{model_name}"
+                return claims.launcher_id(model_name) or f"<time>_{model_name}"
 
             def same_config(saved: DictConfig) -> bool:
                 return _comparable(saved) == _comparable(_root_)
 
-            self.chosen[key] = run_claims.choose_run_name(Path(runs_dir), model_name, same_config)
+            self.chosen[key] = claims.choose_run_name(Path(runs_dir), model_name, same_config)
         return self.chosen[key]
 
     def sweep(self, runs_dir: str) -> str:
         """The `sweep_id` resolver: one folder per sweep, claimed like a run directory, so two
         sweeps started in the same second never share one."""
-        from inception_cli import run_claims
+        from inception_cli.rundir import claims
 
         key = ("<sweep>", str(runs_dir))
         if key not in self.chosen:
@@ -65,7 +65,7 @@ class RunNames:
             base = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_sweep"
             if not self.claim:
                 return base
-            self.chosen[key] = run_claims.claim_new_dir(Path(runs_dir), base).name
+            self.chosen[key] = claims.claim_new_dir(Path(runs_dir), base).name
             os.environ[SWEEP_VARIABLE] = self.chosen[key]
         return self.chosen[key]
 
@@ -85,14 +85,14 @@ SWEEP_VARIABLE = "INCEPTION_SWEEP_DIR"
 def rank_zero_only(value: Any) -> Any:
     """`value` on global rank 0; null on the other ranks an outside launcher starts (srun,
     torchrun), so that only rank 0 writes what the value names (hydra.output_subdir)."""
-    from inception_cli.run_claims import global_rank
+    from inception_cli.rundir.claims import global_rank
 
     return value if global_rank() == 0 else None
 
 
 def rank_suffix() -> str:
     """ "" on global rank 0, ".rank<N>" on the others: each rank logs to its own file."""
-    from inception_cli.run_claims import global_rank
+    from inception_cli.rundir.claims import global_rank
 
     rank = global_rank()
     return "" if rank == 0 else f".rank{rank}"

@@ -1,0 +1,1 @@
+"""Measurements shared by training and `inception bench`: FLOPs, the measured peak, precisions."""
