@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from inception_cli.rundir.layout import METRIC_COLUMNS
+from inception_cli.rundir.metrics import METRIC_COLUMNS
 from inception_cli.training.csv_logger import RunCSVLogger
 from inception_cli.training.ema import ema_decay, update_ema
 from inception_cli.training.module import InceptionClassifier

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from inception_cli.config.compose import compose_train_config, group_options
-from inception_cli.rundir.layout import METRIC_COLUMNS
+from inception_cli.rundir.metrics import METRIC_COLUMNS
 from inception_cli.training.loop import train
 
 TINY = ["debug=tiny"]  # conf/debug/tiny.yaml: synthetic 75-px data, width 0.1, one epoch

@@ -12,11 +12,11 @@ from inception_cli import catalog
 from inception_cli.comparison.output import looks_like_compare_output
 from inception_cli.comparison.results import DeadPoint, RunResult, ValPoint
 from inception_cli.comparison.settings import read_settings
-from inception_cli.rundir import layout
+from inception_cli.rundir import layout, metrics
 
-METRIC_COLUMN = {"top1": "val/top1_error", "top5": "val/top5_error"}
+METRIC_COLUMN = {"top1": metrics.VAL_TOP1_ERROR, "top5": metrics.VAL_TOP5_ERROR}
 # Logged by training (training/module.py) on every logged training step.
-DEAD_COLUMN = "train/dead_fraction"
+DEAD_COLUMN = metrics.TRAIN_DEAD_FRACTION
 Point = TypeVar("Point", ValPoint, DeadPoint)
 
 
@@ -55,14 +55,14 @@ def read_curve(rows: list[dict[str, str]]) -> list[ValPoint]:
     elapsed: float | None = None
     for row in rows:
         # time/elapsed_s may be logged on train rows only; the latest value is the closest.
-        logged = parse_number(row.get("time/elapsed_s"))
+        logged = parse_number(row.get(metrics.ELAPSED_S))
         elapsed = logged if logged is not None else elapsed
         top1 = parse_number(row.get(METRIC_COLUMN["top1"]))
         top5 = parse_number(row.get(METRIC_COLUMN["top5"]))
         if top1 is None and top5 is None:
             continue
-        epoch = parse_number(row.get("epoch"))
-        step = parse_number(row.get("step"))
+        epoch = parse_number(row.get(metrics.EPOCH))
+        step = parse_number(row.get(metrics.STEP))
         curve.append(
             ValPoint(
                 epoch=int(epoch) + 1 if epoch is not None else len(curve) + 1,
@@ -115,9 +115,9 @@ def read_rows(run_dir: Path, warnings: list[str]) -> list[dict[str, str]] | None
     if not header:
         warnings.append(f"{path} is empty: no validation to show")
         return []
-    if not set(header) & set(layout.METRIC_COLUMNS):
+    if not set(header) & set(metrics.METRIC_COLUMNS):
         warnings.append(
-            f"{path} has no header row (none of {', '.join(layout.METRIC_COLUMNS[:2])},"
+            f"{path} has no header row (none of {', '.join(metrics.METRIC_COLUMNS[:2])},"
             f" {METRIC_COLUMN['top1']}, ...): its rows are not read"
         )
         return []
@@ -129,13 +129,13 @@ def read_dead(rows: list[dict[str, str]]) -> list[DeadPoint]:
     dead: list[DeadPoint] = []
     elapsed: float | None = None
     for row in rows:
-        logged = parse_number(row.get("time/elapsed_s"))
+        logged = parse_number(row.get(metrics.ELAPSED_S))
         elapsed = logged if logged is not None else elapsed
         value = parse_number(row.get(DEAD_COLUMN))
-        epoch = parse_number(row.get("epoch"))
+        epoch = parse_number(row.get(metrics.EPOCH))
         if value is None or epoch is None:
             continue
-        step = parse_number(row.get("step"))
+        step = parse_number(row.get(metrics.STEP))
         dead.append(
             DeadPoint(
                 epoch=int(epoch) + 1,

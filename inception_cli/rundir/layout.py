@@ -31,17 +31,6 @@ EVAL = "eval"
 # the one with the lowest validation error.
 LAST, PREVIOUS, BEST = "last", "previous", "best"
 
-METRIC_COLUMNS = (
-    "epoch",
-    "step",
-    "time/elapsed_s",
-    "lr",
-    "train/loss",
-    "train/top1_error",
-    "val/loss",
-    "val/top1_error",
-    "val/top5_error",
-)
 DEFAULT_RUNS_DIR = Path("runs")  # conf/paths/default.yaml `runs_dir`
 BENCH = "bench"  # runs/bench/: figures of `inception bench`
 

@@ -16,9 +16,8 @@ import lightning.pytorch as pl
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
-from inception_cli.rundir.layout import METRIC_COLUMNS, METRICS, read_metrics, write_csv
-
-TRAINING_ROW_KEY = "train/loss"  # the key that marks a training step's metrics
+from inception_cli.rundir.layout import METRICS, read_metrics, write_csv
+from inception_cli.rundir.metrics import EPOCH, METRIC_COLUMNS, STEP, TRAIN_LOSS, VAL_PREFIX
 
 
 class RunCSVLogger(Logger):
@@ -57,7 +56,7 @@ class RunCSVLogger(Logger):
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        if TRAINING_ROW_KEY in metrics:
+        if TRAIN_LOSS in metrics:
             return  # written by StepRows already
         self.write_row(metrics, step)
 
@@ -65,7 +64,7 @@ class RunCSVLogger(Logger):
     def write_row(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         row = {key: _plain(value) for key, value in metrics.items()}
         if step is not None:
-            row["step"] = step
+            row[STEP] = step
         self._read_existing_header()
         new = [key for key in row if key not in self._columns]
         if new:
@@ -107,9 +106,9 @@ class StepRows(pl.Callback):
         if logger is None:
             return
         row: dict[str, Any] = {
-            k: v for k, v in trainer.logged_metrics.items() if not k.startswith("val/")
+            k: v for k, v in trainer.logged_metrics.items() if not k.startswith(VAL_PREFIX)
         }
-        row["epoch"] = trainer.current_epoch
+        row[EPOCH] = trainer.current_epoch
         logger.write_row(row, trainer.global_step - 1)
 
 

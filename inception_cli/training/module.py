@@ -16,6 +16,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from inception_cli.rundir import metrics
 from inception_cli.training.ema import ema_decay, update_ema
 
 OptimizerFactory = Callable[..., Optimizer]
@@ -118,14 +119,14 @@ class InceptionClassifier(pl.LightningModule):
         images, labels = batch
         loss, logits = self.compute_loss(self(images), labels)
         top1_error = 100.0 * (logits.argmax(dim=1) != labels).float().mean()
-        self.log("train/loss", loss, prog_bar=True)
-        self.log("train/top1_error", top1_error)
+        self.log(metrics.TRAIN_LOSS, loss, prog_bar=True)
+        self.log(metrics.TRAIN_TOP1_ERROR, top1_error)
         # Host numbers as CPU tensors: `log` would copy a float to the device, a copy that
         # waits for the device's queued work.
-        self.log("lr", torch.tensor(self.trainer.optimizers[0].param_groups[0]["lr"]))
-        self.log("time/elapsed_s", torch.tensor(self.elapsed_s(), dtype=torch.float64))
+        self.log(metrics.LR, torch.tensor(self.trainer.optimizers[0].param_groups[0]["lr"]))
+        self.log(metrics.ELAPSED_S, torch.tensor(self.elapsed_s(), dtype=torch.float64))
         if self.dead_fraction.value is not None:
-            self.log("train/dead_fraction", self.dead_fraction.value)
+            self.log(metrics.TRAIN_DEAD_FRACTION, self.dead_fraction.value)
         return loss
 
     def compute_loss(self, output: Any, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -161,10 +162,10 @@ class InceptionClassifier(pl.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         # compute() reduces over every rank, so each rank logs the same global value.
-        self.log("val/loss", self.val_loss.compute())
-        self.log("val/top1_error", 100.0 * (1.0 - self.val_top1.compute()), prog_bar=True)
-        self.log("val/top5_error", 100.0 * (1.0 - self.val_top5.compute()))
-        self.log("time/elapsed_s", self.elapsed_s())
+        self.log(metrics.VAL_LOSS, self.val_loss.compute())
+        self.log(metrics.VAL_TOP1_ERROR, 100.0 * (1.0 - self.val_top1.compute()), prog_bar=True)
+        self.log(metrics.VAL_TOP5_ERROR, 100.0 * (1.0 - self.val_top5.compute()))
+        self.log(metrics.ELAPSED_S, self.elapsed_s())
         for metric in (self.val_loss, self.val_top1, self.val_top5):
             metric.reset()
 

@@ -24,9 +24,9 @@ import lightning.pytorch as pl
 import torch
 from torch import nn
 
+from inception_cli.rundir import metrics
 from inception_cli.training.csv_logger import is_logging_step
 
-PERF_KEYS = ("perf/images_per_s", "perf/mfu", "perf/data_wait_share", "perf/peak_gflops")
 COMPUTE_DTYPES = {"bf16": torch.bfloat16, "16": torch.float16, "64": torch.float64}
 
 
@@ -117,8 +117,8 @@ class PerformanceMetrics(pl.Callback):
         if trainer.strategy.root_device.type == "cuda":
             torch.cuda.synchronize()  # the window ends when the device has done its work
         now = time.perf_counter()
-        metrics = self.window_metrics(now - self.window_start - self.left_out_s, trainer.world_size)
-        for key, value in metrics.items():
+        values = self.window_metrics(now - self.window_start - self.left_out_s, trainer.world_size)
+        for key, value in values.items():
             pl_module.log(key, value, rank_zero_only=True, on_step=True, on_epoch=False)
         self._reset_window(now)
 
@@ -128,10 +128,10 @@ class PerformanceMetrics(pl.Callback):
         seconds = max(seconds, 1e-9)
         device_flops_per_s = (self.flops_per_image or 0.0) * self.images / seconds
         return {
-            "perf/images_per_s": self.images * world_size / seconds,
-            "perf/mfu": device_flops_per_s / self.peak_flops if self.peak_flops else 0.0,
-            "perf/data_wait_share": min(1.0, self.waited_s / seconds),
-            "perf/peak_gflops": (self.peak_flops or 0.0) / 1e9,
+            metrics.PERF_IMAGES_PER_S: self.images * world_size / seconds,
+            metrics.PERF_MFU: device_flops_per_s / self.peak_flops if self.peak_flops else 0.0,
+            metrics.PERF_DATA_WAIT_SHARE: min(1.0, self.waited_s / seconds),
+            metrics.PERF_PEAK_GFLOPS: (self.peak_flops or 0.0) / 1e9,
         }
 
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

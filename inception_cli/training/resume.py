@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from inception_cli.rundir import layout
+from inception_cli.rundir.metrics import STEP
 
 
 def keep_rows_before_checkpoint(run_dir: Path, step: int) -> int | None:
@@ -19,13 +20,13 @@ def keep_rows_before_checkpoint(run_dir: Path, step: int) -> int | None:
     keep: list[dict[str, str]] = []
     replayed: list[dict[str, str]] = []
     for row in rows:
-        (keep if not row.get("step") or int(float(row["step"])) < step else replayed).append(row)
+        (keep if not row.get(STEP) or int(float(row[STEP])) < step else replayed).append(row)
     if not replayed:
         return None
     fields = list(rows[0])
     layout.write_csv(layout.unique_path(run_dir / "metrics.replayed.csv"), fields, replayed)
     layout.write_csv(run_dir / layout.METRICS, fields, keep)
-    return max(int(float(row["step"])) for row in replayed)
+    return max(int(float(row[STEP])) for row in replayed)
 
 
 def skip_steps_already_sent(loggers: list[Any], last_sent: int) -> None:

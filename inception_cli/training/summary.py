@@ -8,6 +8,7 @@ from typing import Any
 import lightning.pytorch as pl
 
 from inception_cli.rundir import layout
+from inception_cli.rundir.metrics import VAL_TOP1_ERROR, VAL_TOP5_ERROR
 
 CHECKPOINTED = (
     "epochs",
@@ -60,10 +61,10 @@ class RunSummary(pl.Callback):
         if trainer.sanity_checking:
             return
         metrics = trainer.callback_metrics
-        if "val/top1_error" not in metrics:
+        if VAL_TOP1_ERROR not in metrics:
             return
-        top1 = float(metrics["val/top1_error"])
-        top5 = float(metrics["val/top5_error"])
+        top1 = float(metrics[VAL_TOP1_ERROR])
+        top5 = float(metrics[VAL_TOP5_ERROR])
         epoch = trainer.current_epoch + 1
         changes: dict[str, Any] = {
             "epochs": epoch,
