@@ -15,14 +15,13 @@ import torch
 from inception_cli import catalog
 from inception_cli.errors import InputError
 from inception_cli.hardware import resolve_precision
+from inception_cli.measure import precision as precisions
 
 MODES = ("train", "eval", "data", "all")
 NETWORK_MODES = ("train", "eval")
-PRECISIONS = ("32", "bf16-mixed", "16-mixed")
 # timm: timm's network with the same settings as ours; timm-fp32: timm's network in plain float32
 # and NCHW (what a timm user gets by default), against ours with the settings given.
 REFERENCES = ("timm", "timm-fp32")
-AUTOCAST_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 OVERRIDE_HELP = (
     "model=<name> width=<float> num_classes=<int> steps=<int> warmup=<int> "
     "workers=<int,int,...> data.root=<folder> peak_seconds=<float>"
@@ -30,7 +29,7 @@ OVERRIDE_HELP = (
 
 
 @dataclass(frozen=True)
-class BenchSettings:
+class BenchSettings(precisions.CastSettings):
     model: str = "v4"
     width: float = 1.0
     num_classes: int = 1000
@@ -49,14 +48,6 @@ class BenchSettings:
     data_root: str | None = None
     peak_seconds: float = 2.0
     device: str = "cpu"
-
-    @property
-    def memory_format(self) -> torch.memory_format:
-        return torch.channels_last if self.channels_last else torch.contiguous_format
-
-    @property
-    def compute_dtype(self) -> torch.dtype:
-        return AUTOCAST_DTYPES.get(self.precision, torch.float32)
 
 
 def _number(key: str, text: str, kind: type[int] | type[float], minimum: float) -> Any:
@@ -117,8 +108,9 @@ def make_settings(overrides: Sequence[str], **options: Any) -> BenchSettings:
     precision = str(resolve_precision(precision, device, float32="32"))  # as `inception train`
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
-    if precision not in PRECISIONS:
-        raise InputError(f"unknown precision {precision!r}; use one of: {', '.join(PRECISIONS)}")
+    if precision not in precisions.PRECISIONS:
+        known = ", ".join(precisions.PRECISIONS)
+        raise InputError(f"unknown precision {precision!r}; use one of: {known}")
     if precision == "16-mixed" and device == "cpu":
         raise InputError("--precision 16-mixed needs a GPU; on a CPU use bf16-mixed or 32")
     if precision == "bf16-mixed" and device == "cuda" and not torch.cuda.is_bf16_supported():

@@ -16,10 +16,15 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from inception_cli import catalog
+from inception_cli.data.spec import AUGMENTATION_CHOICES, TF_SLIM_AUGMENTATIONS
 from inception_cli.errors import InputError
+from inception_cli.models.scales import stage_scales
 
 Check = Callable[[Any], bool]
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+# optimizer.lr_scaling: how the rate stated for optimizer.lr_reference_batch follows the global
+# batch (training/optimizers.py applies it).
+LR_SCALINGS = ("linear", "sqrt", "none")
 PRECISIONS = (
     "auto", "32-true", "32", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true", "64",
     "transformer-engine", "16", "bf16",
@@ -80,20 +85,24 @@ def batch_limit(value: Any) -> bool:
 
 
 def augmentation(value: Any) -> bool:
-    """data.augment: a bool, or the name of a TF-slim preprocessing (data/spec.py)."""
+    """data.augment: a bool, or the name of a TF-slim preprocessing."""
     return isinstance(value, bool) or str(value) in ("true", "false", *TF_SLIM_AUGMENTATIONS)
 
 
 def residual_scale(value: Any) -> bool:
+    """model.residual_scale: numbers that the residual blocks accept (models/scales.py)."""
     values = list(value) if isinstance(value, list | tuple) or OmegaConf.is_list(value) else [value]
-    return len(values) in (1, 3) and all(number(v) and v > 0 for v in values)
+    try:
+        stage_scales(values)
+    except ValueError:
+        return False
+    return all(number(v) for v in values)
 
 
 POSITIVE = within(0.0, math.inf, low_open=True)
 # Keys whose values take more forms than their default's type (trainer.devices=auto, =[0,1];
 # data.augment=inception).
 OWN_TYPES = frozenset({"trainer.devices", "data.augment"})
-TF_SLIM_AUGMENTATIONS = ("inception", "inception_fast")  # as data/spec.py, kept torch-free
 RULES: dict[str, Rule] = {
     "seed": at_least(0),
     "loss.label_smoothing": within(0.0, 1.0, high_open=True),
@@ -110,14 +119,14 @@ RULES: dict[str, Rule] = {
     "data.num_val": at_least(1),
     "data.crop_fraction": within(0.0, 1.0, low_open=True),
     "data.color_jitter": within(0.0, math.inf),
-    "data.augment": Rule(augmentation, "true, false, inception or inception_fast"),
+    "data.augment": Rule(augmentation, AUGMENTATION_CHOICES),
     "optimizer.lr": POSITIVE,
     "optimizer.weight_decay": within(0.0, math.inf),
     "optimizer.momentum": within(0.0, 1.0, high_open=True),
     "optimizer.alpha": within(0.0, 1.0, low_open=True, high_open=True),
     "optimizer.eps": POSITIVE,
     "optimizer.lr_reference_batch": at_least(1),
-    "optimizer.lr_scaling": one_of("linear", "sqrt", "none"),
+    "optimizer.lr_scaling": one_of(*LR_SCALINGS),
     "scheduler.decay_rate": within(0.0, 1.0, low_open=True),
     "scheduler.decay_epochs": POSITIVE,
     "scheduler.warmup_epochs": within(0.0, math.inf),

@@ -17,6 +17,7 @@ REQUIRED_KEYS = ("num_classes", "in_chans", "input_size", "mean", "std")
 TF_SLIM_AUGMENTATIONS = ("inception", "inception_fast")
 AUGMENTATIONS = ("standard", *TF_SLIM_AUGMENTATIONS)
 BACKENDS = ("cpu", "dali")
+AUGMENTATION_CHOICES = "true, false, " + " or ".join(TF_SLIM_AUGMENTATIONS)
 AUGMENT_HINT = (
     "use true (random-resized crop and flip), false, inception (TF-slim's Inception "
     "preprocessing) or inception_fast (its fast mode)"

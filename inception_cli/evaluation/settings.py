@@ -21,9 +21,9 @@ import torch
 
 from inception_cli.errors import InputError
 from inception_cli.hardware import resolve_precision
+from inception_cli.measure import precision as precisions
 
-PRECISIONS = ("auto", "32", "bf16-mixed", "16-mixed")
-LOW_PRECISION_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+PRECISIONS = ("auto", *precisions.PRECISIONS)
 # Network inputs per forward pass when --batch-size is not given. A CPU is saturated by a
 # hundred small inputs; a GPU needs several hundred (3 images of 144 crops) to keep its cores
 # busy, and inference at 299 px in bf16 holds that in a few GiB.
@@ -41,22 +41,13 @@ def check_positive(option: str, value: int | None) -> None:
 
 
 @dataclass(frozen=True)
-class RunSettings:
+class RunSettings(precisions.CastSettings):
     """What the forward passes of one process run on, and how."""
 
     device: torch.device
     precision: str  # "32", "bf16-mixed" or "16-mixed" ("auto" resolved)
     channels_last: bool
     inputs_per_pass: int  # network inputs per forward pass (--batch-size)
-
-    @property
-    def memory_format(self) -> torch.memory_format:
-        return torch.channels_last if self.channels_last else torch.contiguous_format
-
-    @property
-    def compute_dtype(self) -> torch.dtype:
-        """What the network's weights and inputs are cast to."""
-        return LOW_PRECISION_DTYPES.get(self.precision, torch.float32)
 
     def images_per_pass(self, inputs_per_image: int) -> int:
         """Whole images per forward pass: several when their crops fit in one pass."""

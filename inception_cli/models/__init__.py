@@ -6,24 +6,42 @@ model = create_model("irv2", num_classes=10, width=0.25)
 This package is plain torch and imports nothing else of the tool: it knows how to build each
 network and nothing more about it. What the tool says about a model (description, published
 weights, colour) is in the catalog (`catalog.py`, one level up), and published weights load
-through `pretrained.py` beside it.
+through `weights/pretrained.py`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+import pkgutil
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-from inception_cli.models import (  # noqa: F401  (registers)
-    inception_resnet_v1,
-    inception_resnet_v2,
-    inception_v3,
-    inception_v4,
-)
-from inception_cli.models.registry import get_builder, list_models, register_model
+    from torch import nn
 
-__all__ = ["create_model", "get_builder", "list_models", "register_model"]
+__all__ = ["create_model", "get_builder", "list_models"]
+
+
+@cache
+def _registry() -> Any:
+    """The registry, once every module of this package is imported: a family file registers its
+    networks with `@register_model` on import, so adding one needs no line here. Done on first
+    use, not on import, so that importing the package imports no torch (the config rules read
+    models/scales.py before the training process starts)."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return importlib.import_module(f"{__name__}.registry")
+
+
+def get_builder(name: str) -> Callable[..., nn.Module]:
+    """The builder registered as `name`; ValueError naming the registered models otherwise."""
+    return _registry().get_builder(name)  # type: ignore[no-any-return]
+
+
+def list_models() -> list[str]:
+    return _registry().list_models()  # type: ignore[no-any-return]
 
 
 def create_model(
