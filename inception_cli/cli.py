@@ -77,7 +77,7 @@ def train(ctx: typer.Context, overrides: Overrides = None) -> None:
       inception train -m model=v3,irv1,v4,irv2
       inception train resume=runs/<id>
     """
-    from inception_cli.training.launch import prepare_train_argv
+    from inception_cli.tasks.launch import prepare_train_argv
 
     argv = guarded(lambda: prepare_train_argv([*(overrides or []), *ctx.args]))
     sys.stdout.flush()

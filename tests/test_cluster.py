@@ -19,7 +19,8 @@ import pytest
 import torch
 
 from inception_cli.config.compose import compose_train_config
-from inception_cli.training.cluster import effective_lr, global_batch
+from inception_cli.training.cluster import global_batch
+from inception_cli.training.optimizers import effective_lr
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from inception_cli.cli import app
 from inception_cli.config.compose import compose_train_config, first_of_each_sweep
 from inception_cli.errors import InputError
-from inception_cli.training.launch import MULTIRUN_FLAGS, prepare_train_argv
+from inception_cli.tasks.launch import MULTIRUN_FLAGS, prepare_train_argv
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

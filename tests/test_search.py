@@ -95,7 +95,7 @@ def test_a_missing_optuna_plugin_says_what_to_install(
 
 
 def test_a_search_on_several_devices_is_refused(tmp_path: Path) -> None:
-    from inception_cli.training.launch import prepare_train_argv
+    from inception_cli.tasks.launch import prepare_train_argv
 
     args = ["-m", "hydra/sweeper=optuna", "optimizer.lr=interval(0.01,0.1)", "trainer.devices=2"]
     with pytest.raises(InputError, match="whatever the sweeper"):

@@ -1,7 +1,6 @@
 """Training: the LightningModule and its recipe, callbacks, the CSV logger, optimizers, schedules,
 and the code that starts, resumes and reports a run.
 
-    training/launch.py    checks `inception train` arguments in the CLI process (no torch)
     training/loop.py      train(cfg, run_dir): the pure training function the Hydra task calls
     training/builders.py  model, LightningModule, callbacks, loggers and Trainer from the config
     training/module.py    InceptionClassifier: loss, metrics, EMA, optimizer groups, schedule

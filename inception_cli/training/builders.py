@@ -13,13 +13,10 @@ from torch import nn
 from inception_cli import catalog
 from inception_cli.errors import InputError
 from inception_cli.rundir import layout
-from inception_cli.training.cluster import (
-    cluster_plugins,
-    effective_lr,
-    global_batch,
-    optimizer_arguments,
-)
+from inception_cli.rundir.metrics import VAL_TOP1_ERROR
+from inception_cli.training.cluster import cluster_plugins, global_batch
 from inception_cli.training.module import InceptionClassifier
+from inception_cli.training.optimizers import effective_lr, optimizer_arguments
 
 
 def build_model(model_cfg: DictConfig) -> nn.Module:
@@ -33,7 +30,7 @@ def build_model(model_cfg: DictConfig) -> nn.Module:
 
 def build_module(cfg: DictConfig, model: nn.Module) -> InceptionClassifier:
     """The LightningModule with the recipe of the config: loss, optimizer (its rate scaled to
-    the global batch, training/cluster.py), schedule, EMA."""
+    the global batch, training/optimizers.py), schedule, EMA."""
     lr = effective_lr(cfg.optimizer, global_batch(cfg))
     return InceptionClassifier(
         model,
@@ -86,7 +83,7 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, facts: dict[str, Any]) -> li
         pl.callbacks.ModelCheckpoint(
             dirpath=layout.checkpoints_dir(run_dir),
             filename="best",
-            monitor="val/top1_error",
+            monitor=VAL_TOP1_ERROR,
             mode="min",
             save_top_k=1,
             auto_insert_metric_name=False,

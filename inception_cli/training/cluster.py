@@ -1,9 +1,9 @@
-"""Scale: the trainer's devices and nodes from a SLURM launcher, the global batch and the learning
-rate it implies, and who acts on a scheduler's signals (docs/cluster.md)."""
+"""Scale: the trainer's devices and nodes from a SLURM launcher, the global batch (the learning
+rate it implies is training/optimizers.py's), and who acts on a scheduler's signals
+(docs/cluster.md)."""
 
 from __future__ import annotations
 
-import math
 import os
 import subprocess
 from typing import Any
@@ -12,7 +12,6 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from inception_cli.errors import InputError
 
-LR_SCALINGS = ("linear", "sqrt", "none")
 SCHEDULER_WARNINGS = ("SIGUSR1", "SIGUSR2")  # sent ahead of a time limit or a preemption
 
 
@@ -56,28 +55,6 @@ def global_batch(cfg: DictConfig) -> int:
     """Images per optimizer step over every device: batch x devices x nodes x accumulation."""
     accumulate = int(cfg.trainer.get("accumulate_grad_batches", 1) or 1)
     return int(cfg.data.batch_size) * process_count(cfg.trainer) * accumulate
-
-
-def effective_lr(optimizer_cfg: DictConfig, batch: int) -> float:
-    """`optimizer.lr`, stated for `optimizer.lr_reference_batch`, scaled to `batch` by
-    `optimizer.lr_scaling`."""
-    lr = float(optimizer_cfg.lr)
-    scaling = str(optimizer_cfg.get("lr_scaling", "none"))
-    reference = optimizer_cfg.get("lr_reference_batch")
-    if scaling not in LR_SCALINGS:
-        raise InputError(f"optimizer.lr_scaling={scaling!r}; use one of {', '.join(LR_SCALINGS)}")
-    if scaling == "none" or reference is None:
-        return lr
-    if int(reference) < 1:
-        raise InputError(f"optimizer.lr_reference_batch={reference} must be a positive batch size")
-    ratio = batch / int(reference)
-    return lr * (ratio if scaling == "linear" else math.sqrt(ratio))
-
-
-def optimizer_arguments(optimizer_cfg: DictConfig) -> DictConfig:
-    """The optimizer config without the keys that only say how to scale its rate."""
-    keep = [str(k) for k in optimizer_cfg if k not in ("lr_reference_batch", "lr_scaling")]
-    return OmegaConf.masked_copy(optimizer_cfg, keep)
 
 
 def cluster_plugins() -> list[Any]:
