@@ -108,6 +108,65 @@ def test_report_renders_in_a_browser(browser: str, tmp_path: Path) -> None:
     assert sorted(broken_widths)[0] == 0 and len(broken_widths) == 4
 
 
+def test_a_registered_figure_is_drawn_and_reported(tmp_path: Path, monkeypatch) -> None:
+    """Adding a figure is a drawing function and one registry entry: this toy, known to no other
+    module, is drawn into the output folder, guarded there like the others, and shown in both
+    reports under its own section, which follows the one it names."""
+    from inception_cli.comparison import figure_registry
+    from inception_cli.comparison.plots import Series, draw_convergence
+
+    def draw_toy(result):
+        line = Series("toy line", "v3", "#1f77b4", False, [1.0, 2.0], [60.0, 40.0])
+        stem = result.output_dir / "toy_figure"
+        return [
+            draw_convergence(
+                [line], title="Toy", x_label="x", y_label="y", threshold=None, stem=stem
+            )
+        ]
+
+    section = figure_registry.FigureSection(
+        "toy", "Toy figures", after="evals", text=lambda result: ["What the toy shows."]
+    )
+    toy = figure_registry.FigureKind(
+        "toy", draw_toy, lambda metrics: ["toy_figure"], section, caption="Toy caption: {title}"
+    )
+    monkeypatch.setattr(figure_registry, "FIGURE_KINDS", [*figure_registry.FIGURE_KINDS, toy])
+    root = tmp_path / "runs"
+    for model, dead in (("v3", [0.5, 0.5]), ("irv1", [0.5, 0.6])):
+        write_run(
+            root / f"0_{model}", model, [60, 40], [20, 10], config=model_config(model), dead=dead
+        )
+    output = tmp_path / "out"
+    result = run_compare([root], metric="top1", output=output, fmt="md")
+
+    assert (output / "toy_figure.png").stat().st_size > 1000
+    assert (output / "toy_figure.svg").is_file()
+    assert result.figures[-2:] == [output / "toy_figure.png", output / "toy_figure.svg"]
+    html = (output / "report.html").read_text()
+    # Its section comes after the one it names, and after the residual-scaling section that
+    # names the same one but was registered first.
+    sections = re.findall(r'<section id="([^"]+)">', html)
+    assert sections == ["statement", "figures", "table2", "evals", "scaling", "toy", "runs"]
+    toy_html = html.split('<section id="toy">')[1].split("</section>")[0]
+    assert "<h2>Toy figures</h2>" in toy_html and "<p>What the toy shows.</p>" in toy_html
+    assert '<figure id="toy_figure"><img src="data:image/png;base64,' in toy_html
+    assert "<figcaption>Toy caption: Toy</figcaption>" in toy_html
+    assert html.count("toy_figure") == 1
+    markdown = (output / "report.md").read_text()
+    toy_md = markdown.split("## Toy figures\n")[1].split("\n## ")[0]
+    assert "What the toy shows." in toy_md
+    assert "![Toy caption: Toy](toy_figure.png)" in toy_md
+    assert markdown.count("toy_figure.png") == 1
+
+    # Its files are known before anything is drawn: a user's file of its name is never replaced.
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "toy_figure.svg").write_text("<svg>my own drawing</svg>")
+    with pytest.raises(InputError, match="toy_figure.svg exists and is not a figure"):
+        run_compare([root], metric="top1", output=mine)
+    assert (mine / "toy_figure.svg").read_text() == "<svg>my own drawing</svg>"
+
+
 def scalars(metrics: Path, column: str) -> list[float]:
     import csv
 
@@ -170,7 +229,7 @@ def test_residual_scale_sweep_logs_the_dead_fraction(inception, tmp_path: Path) 
 def test_one_residual_scale_for_every_stage_passes_the_checks(tmp_path: Path, monkeypatch) -> None:
     """What `inception train` checks before it hands over: one number, a sweep of numbers and
     one per stage pass; anything else is refused with one line."""
-    from inception_cli.training.launch import prepare_train_argv
+    from inception_cli.tasks.launch import prepare_train_argv
 
     monkeypatch.chdir(tmp_path)
     prepare_train_argv(["model=irv2", "model.residual_scale=0.1"])

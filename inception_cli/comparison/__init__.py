@@ -23,6 +23,7 @@ from `inception_cli/catalog.py`; the paper's numbers from `paper.py`.
     tables.py         the Table 2 style table as rich, Markdown, CSV or JSON
     output.py         the output folder, created first, and the files compare may replace there
     series.py         groups as figure lines: mean over seeds with a band
+    figure_registry.py  every figure drawn: its function, files and report section
     figures.py        the overview figures convergence_top1 / _top5 (every run)
     paper_figures.py  Figs 21-26 by number, over seeds
     scaling.py        residual scaling (section 3.3): dead activations beside the error

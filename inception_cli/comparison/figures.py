@@ -9,12 +9,13 @@ The paper's own figures, by number and over seeds, are drawn by paper_figures.py
 from __future__ import annotations
 
 from inception_cli import catalog
-from inception_cli.comparison.output import CONVERGENCE_STEMS, remove_stale_figure
 from inception_cli.comparison.plots import (
     DEFAULT_MARKER,
     SPARE_MARKERS,
+    DrawnFigure,
     Series,
     draw_convergence,
+    remove_stale_figure,
 )
 from inception_cli.comparison.results import METRIC_LABEL, CompareResult, model_rank, run_names
 from inception_cli.comparison.series import (
@@ -25,6 +26,7 @@ from inception_cli.comparison.series import (
 )
 from inception_cli.comparison.text import with_status
 
+CONVERGENCE_STEMS = {metric: f"convergence_{metric}" for metric in ("top1", "top5")}
 PAPER_FIGURE = {"top1": "Fig 26", "top5": "Fig 25"}
 X_LABEL = {
     "epoch": "epoch",
@@ -83,10 +85,15 @@ def run_series(result: CompareResult, metric: str, colours: dict[str, str]) -> l
     return series
 
 
-def write_figures(result: CompareResult) -> None:
+def overview_stems(metrics: tuple[str, ...]) -> list[str]:
+    return [CONVERGENCE_STEMS[metric] for metric in metrics]
+
+
+def write_figures(result: CompareResult) -> list[DrawnFigure]:
     """One figure per metric in `result.output_dir`, as PNG and SVG; a metric no run has is a
     warning, not a figure."""
     output_dir = result.output_dir
+    written = []
     colours = model_colours([run.model for run in result.runs])
     for metric in CONVERGENCE_STEMS.keys() - set(result.metrics):  # an earlier comparison's
         remove_stale_figure(output_dir / CONVERGENCE_STEMS[metric])
@@ -111,4 +118,5 @@ def write_figures(result: CompareResult) -> None:
             integer_x=result.x != "hours",
         )
         result.drawn[metric] = drawn
-        result.figures.extend(drawn.paths)
+        written.append(drawn)
+    return written

@@ -4,9 +4,9 @@ The folder is chosen and created before any run is read, so a folder that cannot
 refused at once. Without --output it is a new folder beside the runs, `compare`, or `compare-1`,
 `compare-2` ... when that name is taken: created in one step, so two comparisons started together
 never share one, and an earlier comparison's output is never overwritten. Every file name is fixed
-in advance (the figures' stems, report.html, report.md), so a folder given with --output can be
-checked before anything is drawn: a file of one of those names that the command did not write is
-never replaced.
+in advance (the stems each registered figure may write, figure_registry.py; report.html,
+report.md), so a folder given with --output can be checked before anything is drawn: a file of one
+of those names that the command did not write is never replaced.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ import os
 import re
 from pathlib import Path
 
-from inception_cli.comparison.paper import FIGURES, RESIDUAL_SCALING_STEM
+from inception_cli.comparison.figure_registry import figure_kinds
 from inception_cli.comparison.plots import FIGURE_FORMATS, written_by_matplotlib
 from inception_cli.errors import InputError
 from inception_cli.rundir import layout
 
-CONVERGENCE_STEMS = {metric: f"convergence_{metric}" for metric in ("top1", "top5")}
 REPORT_HTML = "report.html"
 REPORT_MD = "report.md"
 # Stamped into both reports (a <meta name="generator"> and a first-line comment).
@@ -36,9 +35,7 @@ CLAIM_TRIES = 100
 
 def figure_stems(metrics: tuple[str, ...]) -> list[str]:
     """Every figure `compare` may draw for these metrics."""
-    stems = [CONVERGENCE_STEMS[metric] for metric in metrics]
-    stems += [figure.stem for figure in FIGURES if figure.metric in metrics]
-    return [*stems, RESIDUAL_SCALING_STEM]
+    return [stem for kind in figure_kinds() for stem in kind.stems(metrics)]
 
 
 def planned_files(output_dir: Path, metrics: tuple[str, ...]) -> list[Path]:
@@ -136,12 +133,3 @@ def check_output_dir(output_dir: Path, metrics: tuple[str, ...]) -> None:
                 f"{path} exists and is not a {kind} from `inception compare`; "
                 "move it or choose another --output"
             )
-
-
-def remove_stale_figure(stem: Path) -> None:
-    """An earlier comparison's figure that this one does not draw (its models are no longer
-    among the runs): removed, so the folder shows what report.html shows."""
-    for extension in FIGURE_FORMATS:
-        path = stem.with_suffix(f".{extension}")
-        if path.is_file() and written_by_matplotlib(path):
-            path.unlink()

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from inception_cli import catalog
 from inception_cli.comparison.figures import X_LABEL
-from inception_cli.comparison.output import remove_stale_figure
 from inception_cli.comparison.paper import FIGURES, PaperFigure
-from inception_cli.comparison.plots import draw_convergence
+from inception_cli.comparison.plots import DrawnFigure, draw_convergence, remove_stale_figure
 from inception_cli.comparison.results import METRIC_LABEL, CompareResult, GroupResult
 from inception_cli.comparison.series import group_colours, group_series, validation_points
 
@@ -41,10 +40,15 @@ def title_of(figure: PaperFigure) -> str:
     return f"Fig {figure.number}: validation {error}, {pure} vs {residual}"
 
 
-def write_paper_figures(result: CompareResult) -> None:
+def paper_stems(metrics: tuple[str, ...]) -> list[str]:
+    return [figure.stem for figure in FIGURES if figure.metric in metrics]
+
+
+def write_paper_figures(result: CompareResult) -> list[DrawnFigure]:
     """Figs 21-26 for the metrics compared, as PNG and SVG in `result.output_dir`; a figure of
     an earlier comparison that this one does not draw is removed."""
     colours = group_colours(result.seed_groups)
+    written = []
     for figure in FIGURES:
         stem = result.output_dir / figure.stem
         shown = groups_of(figure, result.seed_groups)
@@ -64,4 +68,23 @@ def write_paper_figures(result: CompareResult) -> None:
             integer_x=result.x != "hours",
         )
         result.paper_figures[figure.stem] = drawn
-        result.figures.extend(drawn.paths)
+        written.append(drawn)
+    return written
+
+
+def why_not_drawn(figure: PaperFigure, result: CompareResult) -> str:
+    left_out = figure.metric == "top5" and figure.metric not in result.metrics and result.notes
+    if left_out:  # few classes (classes.py)
+        return f"Fig {figure.number}: top-5 left out ({result.classes} classes)"
+    if figure.metric not in result.metrics:
+        return f"Fig {figure.number}: {METRIC_LABEL[figure.metric]} not compared"
+    if figure.pure is None or figure.residual is None:
+        return f"Fig {figure.number}: no {METRIC_LABEL[figure.metric]} errors to draw"
+    pure, residual = catalog.display_name(figure.pure), catalog.display_name(figure.residual)
+    return f"Fig {figure.number}: needs both {pure} and {residual} among the runs"
+
+
+def paper_figures_not_drawn(result: CompareResult) -> list[str]:
+    """Each of Figs 21-26 that this comparison did not draw, and why: the report lists them, as
+    a reader of the paper looks for all six."""
+    return [why_not_drawn(f, result) for f in FIGURES if f.stem not in result.paper_figures]

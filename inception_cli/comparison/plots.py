@@ -65,6 +65,15 @@ def written_by_matplotlib(path: Path) -> bool:
         return b"matplotlib" in file.read(8192).lower()
 
 
+def remove_stale_figure(stem: Path) -> None:
+    """An earlier comparison's figure that this one does not draw (its models are no longer
+    among the runs): removed, so the folder shows what report.html shows."""
+    for extension in FIGURE_FORMATS:
+        path = stem.with_suffix(f".{extension}")
+        if path.is_file() and written_by_matplotlib(path):
+            path.unlink()
+
+
 @dataclass(frozen=True)
 class Panel:
     """One set of axes of a figure."""

@@ -1,32 +1,17 @@
 """The reproduction report: what the runs show beside what the paper reports, as sections that
 report_html.py and report_md.py write out (report.html, self-contained; report.md beside the
-figures)."""
+figures). The sections that show figures, and where they go, come from figure_registry.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inception_cli import catalog
 from inception_cli.comparison.evals import EvalRow
-from inception_cli.comparison.paper import (
-    DEATH_FILTERS,
-    ENSEMBLE_IMAGES,
-    FIGURES,
-    RESIDUAL_SCALES,
-    RESIDUAL_SCALING_STEM,
-    SINGLE_MODEL_IMAGES,
-    SOURCE,
-    PaperFigure,
-)
+from inception_cli.comparison.figure_registry import FigureKind, FigureSection, figure_kinds
+from inception_cli.comparison.paper import ENSEMBLE_IMAGES, SINGLE_MODEL_IMAGES, SOURCE
 from inception_cli.comparison.plots import DrawnFigure
-from inception_cli.comparison.report_tables import (
-    Table,
-    eval_table,
-    runs_table,
-    scaling_table,
-    table2,
-)
+from inception_cli.comparison.report_tables import Table, eval_table, runs_table, table2
 from inception_cli.comparison.results import METRIC_LABEL, CompareResult
 from inception_cli.comparison.tables import display_columns
 
@@ -73,32 +58,55 @@ def statement_section(result: CompareResult) -> Section:
     return Section("statement", "What the runs show", [*thresholds, gaps], list(result.statement))
 
 
-def why_not_drawn(figure: PaperFigure, result: CompareResult) -> str:
-    left_out = figure.metric == "top5" and figure.metric not in result.metrics and result.notes
-    if left_out:  # few classes (classes.py)
-        return f"Fig {figure.number}: top-5 left out ({result.classes} classes)"
-    if figure.metric not in result.metrics:
-        return f"Fig {figure.number}: {METRIC_LABEL[figure.metric]} not compared"
-    if figure.pure is None or figure.residual is None:
-        return f"Fig {figure.number}: no {METRIC_LABEL[figure.metric]} errors to draw"
-    pure, residual = catalog.display_name(figure.pure), catalog.display_name(figure.residual)
-    return f"Fig {figure.number}: needs both {pure} and {residual} among the runs"
+def figure_refs(kinds: list[FigureKind], result: CompareResult) -> list[FigureRef]:
+    return [
+        FigureRef(png_of(drawn), kind.caption.format(title=drawn.title))
+        for kind in kinds
+        for drawn in result.figures_by_kind.get(kind.name, [])
+    ]
 
 
-def figures_section(result: CompareResult) -> Section:
-    section = Section("figures", "Convergence figures (Figs 21-26)")
-    for figure in FIGURES:
-        drawn = result.paper_figures.get(figure.stem)
-        if drawn is not None:
-            section.figures.append(FigureRef(png_of(drawn), drawn.title))
-    missing = [why_not_drawn(f, result) for f in FIGURES if f.stem not in result.paper_figures]
+def figure_section(spec: FigureSection, result: CompareResult) -> Section | None:
+    """The section with the figures of every kind registered to it; None when it has nothing
+    to show."""
+    kinds = sorted((kind for kind in figure_kinds() if kind.section == spec), key=lambda k: k.order)
+    figures = figure_refs(kinds, result)
+    if not figures and not spec.always:
+        return None
+    paragraphs = list(spec.text(result))
+    missing = [reason for kind in kinds for reason in kind.not_drawn(result)]
     if missing:
-        section.paragraphs.append(f"Not drawn: {'; '.join(missing)}.")
-    for metric in result.metrics:  # the overview figures, convergence_top1 and _top5
-        drawn = result.drawn.get(metric)
-        if drawn is not None:
-            section.figures.append(FigureRef(png_of(drawn), f"Overview: {drawn.title}"))
-    return section
+        paragraphs.append(f"Not drawn: {'; '.join(missing)}.")
+    return Section(spec.id, spec.title, paragraphs, figures=figures, tables=spec.tables(result))
+
+
+def with_figure_sections(
+    own: list[tuple[str, Section | None]], result: CompareResult
+) -> list[Section]:
+    """The report's own sections (by id; None where one has nothing to say), each followed by
+    the figure sections that name it, and those by the ones that name them in turn."""
+    specs = list(dict.fromkeys(kind.section for kind in figure_kinds()))
+    placed: list[Section] = []
+    seen: set[str] = set()
+
+    def follow(anchor: str) -> None:
+        for spec in specs:
+            if spec.after == anchor and spec.id not in seen:
+                seen.add(spec.id)
+                section = figure_section(spec, result)
+                if section is not None:
+                    placed.append(section)
+                follow(spec.id)
+
+    for anchor, section in own:
+        if section is not None:
+            placed.append(section)
+        follow(anchor)
+    # A section that follows none would silently drop its figures from the report.
+    lost = [spec.id for spec in specs if spec.id not in seen]
+    if lost:
+        raise ValueError(f"figure sections {lost} follow no section of the report")
+    return placed
 
 
 def notes_on_scale(result: CompareResult) -> list[str]:
@@ -142,27 +150,6 @@ def evals_section(rows: list[EvalRow]) -> Section:
     return section
 
 
-def scaling_section(result: CompareResult) -> Section | None:
-    drawn = result.paper_figures.get(RESIDUAL_SCALING_STEM)
-    if drawn is None:
-        return None
-    low, high = RESIDUAL_SCALES
-    text = (
-        f"Section 3.3 of the paper: with more than about {DEATH_FILTERS:,} filters the residual"
-        " networks became unstable and “died” early in training (the last layer before the"
-        f" average pooling produced only zeros) unless the residuals were scaled by {low} to"
-        f" {high} before being added (Fig 20). Left: the share of exact zeros there"
-        " (train/dead_fraction); right: the top-1 error of the same runs."
-    )
-    return Section(
-        "scaling",
-        "Residual scaling (section 3.3, Fig 20)",
-        [text],
-        figures=[FigureRef(png_of(drawn), drawn.title)],
-        tables=[scaling_table(result.seed_groups)],
-    )
-
-
 def build_report(result: CompareResult, eval_rows: list[EvalRow]) -> Report:
     runs, groups = len(result.runs), len(result.seed_groups)
     intro = [
@@ -170,16 +157,12 @@ def build_report(result: CompareResult, eval_rows: list[EvalRow]) -> Report:
         f" of seeds (runs that differ only in their seed); x axis: {result.x}."
         f" Paper: {SOURCE}.",
     ]
-    sections = [
-        statement_section(result),
-        figures_section(result),
-        table2_section(result),
-        evals_section(eval_rows),
+    warnings = Section("warnings", "Warnings", bullets=list(result.warnings))
+    own = [
+        ("statement", statement_section(result)),
+        ("table2", table2_section(result)),
+        ("evals", evals_section(eval_rows)),
+        ("runs", Section("runs", "Runs and settings", tables=[runs_table(result.seed_groups)])),
+        ("warnings", warnings if result.warnings else None),
     ]
-    scaling = scaling_section(result)
-    if scaling is not None:
-        sections.append(scaling)
-    sections.append(Section("runs", "Runs and settings", tables=[runs_table(result.seed_groups)]))
-    if result.warnings:
-        sections.append(Section("warnings", "Warnings", bullets=list(result.warnings)))
-    return Report(TITLE, intro, sections)
+    return Report(TITLE, intro, with_figure_sections(own, result))

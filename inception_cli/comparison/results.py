@@ -139,6 +139,8 @@ class CompareResult:
     # Runs that differ only in their seed; the statement and the paper's figures use these.
     seed_groups: list[GroupResult] = field(default_factory=list)
     paper_figures: dict[str, DrawnFigure] = field(default_factory=dict)  # by file stem
+    # What each registered figure kind drew (figure_registry.py), for the report.
+    figures_by_kind: dict[str, list[DrawnFigure]] = field(default_factory=dict)
     reports: list[Path] = field(default_factory=list)  # report.html, report.md
     # What the comparison left out and why (the top-5 error on few classes: classes.py).
     notes: list[str] = field(default_factory=list)

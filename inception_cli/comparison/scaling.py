@@ -15,9 +15,13 @@ from dataclasses import replace
 from inception_cli.comparison.figures import X_LABEL
 from inception_cli.comparison.groups import stat, unit_of
 from inception_cli.comparison.noise import over
-from inception_cli.comparison.output import remove_stale_figure
-from inception_cli.comparison.paper import DEAD_AT, RESIDUAL_SCALING_STEM
-from inception_cli.comparison.plots import Panel, draw_panels
+from inception_cli.comparison.paper import (
+    DEAD_AT,
+    DEATH_FILTERS,
+    RESIDUAL_SCALES,
+    RESIDUAL_SCALING_STEM,
+)
+from inception_cli.comparison.plots import DrawnFigure, Panel, draw_panels, remove_stale_figure
 from inception_cli.comparison.results import CompareResult, GroupResult, RunResult, Stat
 from inception_cli.comparison.series import (
     PointsOfRun,
@@ -71,7 +75,12 @@ def dead_points(x_axis: str) -> PointsOfRun:
     return points
 
 
-def write_scaling_figure(result: CompareResult) -> None:
+def scaling_stems(metrics: tuple[str, ...]) -> list[str]:
+    # Whatever the metrics compared: the figure's error panel is always top-1.
+    return [RESIDUAL_SCALING_STEM]
+
+
+def write_scaling_figure(result: CompareResult) -> list[DrawnFigure]:
     """The dead fraction beside the top-1 error, for the groups that logged it."""
     stem = result.output_dir / RESIDUAL_SCALING_STEM
     groups = [group for group in result.seed_groups if logs_dead_fraction(group)]
@@ -79,7 +88,7 @@ def write_scaling_figure(result: CompareResult) -> None:
     dead = group_series(groups, dead_points(result.x), colours, label=scale_label)
     if not dead:
         remove_stale_figure(stem)
-        return
+        return []
     errors = group_series(groups, validation_points(result.x, "top1"), colours, label=scale_label)
     x_label, integer_x = X_LABEL[result.x], result.x != "hours"
     # The share on a fixed 0-100% scale: a healthy ReLU network sits near half, a dead one at 100.
@@ -91,7 +100,19 @@ def write_scaling_figure(result: CompareResult) -> None:
     result.output_dir.mkdir(parents=True, exist_ok=True)
     drawn = draw_panels(panels, stem=stem, title=TITLE)
     result.paper_figures[RESIDUAL_SCALING_STEM] = drawn
-    result.figures.extend(drawn.paths)
+    return [drawn]
+
+
+def scaling_text(result: CompareResult) -> list[str]:
+    """What the paper says, above the figure: the reader needs it to read the left panel."""
+    low, high = RESIDUAL_SCALES
+    return [
+        f"Section 3.3 of the paper: with more than about {DEATH_FILTERS:,} filters the residual"
+        " networks became unstable and “died” early in training (the last layer before the"
+        f" average pooling produced only zeros) unless the residuals were scaled by {low} to"
+        f" {high} before being added (Fig 20). Left: the share of exact zeros there"
+        " (train/dead_fraction); right: the top-1 error of the same runs."
+    ]
 
 
 def death_sentences(groups: list[GroupResult]) -> list[str]:

@@ -1,8 +1,9 @@
 """`inception compare`: the paper's convergence comparison (Figs 21-26, Tables 2 and 5).
 
 Reads each run directory's `metrics.csv`, `summary.json`, saved config and `inception eval`
-results; prints a table and a short statement computed from the data; writes the convergence
-figures, the paper's figures by number over seeds, and report.html / report.md beside them.
+results; prints a table and a short statement computed from the data; writes every figure of
+comparison/figure_registry.py (the convergence overview, the paper's figures by number over seeds,
+residual scaling) and report.html / report.md beside them.
 The output folder is created before any run is read, so a folder that cannot be written is
 refused at once. inception_cli/comparison holds the pieces. It never imports torch or Lightning.
 """
@@ -13,13 +14,11 @@ import sys
 from pathlib import Path
 
 from inception_cli.comparison.build import build_comparison, find_runs
-from inception_cli.comparison.figures import write_figures
+from inception_cli.comparison.figure_registry import figure_kinds
 from inception_cli.comparison.options import check_options
 from inception_cli.comparison.output import check_output_dir, open_output, remove_if_empty
-from inception_cli.comparison.paper_figures import write_paper_figures
 from inception_cli.comparison.report_files import write_reports
 from inception_cli.comparison.results import CompareResult
-from inception_cli.comparison.scaling import write_scaling_figure
 from inception_cli.comparison.tables import print_result
 
 __all__ = ["CompareResult", "run_compare"]
@@ -52,9 +51,8 @@ def run_compare(
     try:
         check_output_dir(output_dir, options.metrics)
         result = build_comparison(run_dirs, found, warnings, options, output_dir)
-        write_figures(result)
-        write_paper_figures(result)
-        write_scaling_figure(result)
+        for kind in figure_kinds():
+            kind.write(result)
         write_reports(result)
     except BaseException:
         if created:
