@@ -38,7 +38,7 @@ def test_an_optuna_search_of_three_trials_reports_the_best(inception, tmp_path: 
 
 
 def test_main_returns_the_best_validation_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from inception_cli.config.compose import resolvers
+    from inception_cli.config import resolvers
 
     # Importing the task module makes this process claim run directories: undo that after.
     monkeypatch.setattr(resolvers.run_names, "claim", resolvers.run_names.claim)
