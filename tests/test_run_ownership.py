@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -170,7 +171,7 @@ def test_a_checkpoint_that_would_run_code_is_refused(finished_run: Path, tmp_pat
 
 def test_a_saved_config_naming_foreign_code_is_refused(finished_run: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "foreign"
-    (run_dir / ".hydra").mkdir(parents=True)
+    shutil.copytree(finished_run / ".hydra", run_dir / ".hydra")
     text = (finished_run / ".hydra" / "config.yaml").read_text()
     (run_dir / ".hydra" / "config.yaml").write_text(
         text.replace("_target_: lightning.pytorch.Trainer", "_target_: os.system")

@@ -105,10 +105,7 @@ def read_rows(run_dir: Path, warnings: list[str]) -> list[dict[str, str]] | None
     if not path.is_file():
         return None
     try:
-        with path.open(newline="", encoding="utf-8") as file:
-            reader = csv.DictReader(file)
-            header = reader.fieldnames or []
-            rows = list(reader)
+        header, rows = layout.read_metrics_table(run_dir)  # a torn last row left out
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         warnings.append(f"{path} is not readable ({err})")
         return []

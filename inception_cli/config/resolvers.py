@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,33 @@ def rank_zero_only(value: Any) -> Any:
     return value if global_rank() == 0 else None
 
 
+# Run directories whose lock this process took while Hydra set them up (`owned_output_subdir`);
+# the training task keeps holding it (tasks/train.py).
+held_locks: dict[Path, Any] = {}
+
+
+def owned_output_subdir(value: Any, run_dir: str) -> Any:
+    """`value` on global rank 0 once it holds the lock of `run_dir` (in the training process):
+    Hydra saves the config there next. A directory another trainer holds ends the process here,
+    with one line, before anything in it is touched. Null on the other ranks, as rank_zero_only."""
+    from inception_cli.rundir.claims import RunLock, RunLocked
+
+    value = rank_zero_only(value)
+    if value is None or not run_names.claim:
+        return value
+    folder = Path(run_dir)
+    if folder not in held_locks:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = RunLock(folder)
+        try:
+            lock.acquire()
+        except RunLocked as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)  # SystemExit passes through Hydra, which would add lines to an error
+        held_locks[folder] = lock
+    return value
+
+
 def rank_suffix() -> str:
     """ "" on global rank 0, ".rank<N>" on the others: each rank logs to its own file."""
     from inception_cli.rundir.claims import global_rank
@@ -105,6 +133,7 @@ def register_resolvers(*, claim_run_dirs: bool = False) -> None:
         ("run_id", run_names),
         ("sweep_id", run_names.sweep),
         ("rank_zero_only", rank_zero_only),
+        ("owned_output_subdir", owned_output_subdir),
         ("rank_suffix", rank_suffix),
         ("wandb_offline", wandb_offline),
     )

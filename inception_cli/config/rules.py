@@ -84,6 +84,20 @@ def batch_limit(value: Any) -> bool:
     return value >= 0 if isinstance(value, int) else 0.0 <= value <= 1.0
 
 
+def check_interval(value: Any) -> bool:
+    """Lightning's val_check_interval: a count of batches >= 1, or a fraction of an epoch."""
+    if isinstance(value, bool) or not number(value):
+        return False
+    return value >= 1 if isinstance(value, int) else 0.0 < value <= 1.0
+
+
+def betas(value: Any) -> bool:
+    """Adam's pair of decay rates, each in [0, 1)."""
+    if not (isinstance(value, list | tuple) or OmegaConf.is_list(value)) or len(value) != 2:
+        return False
+    return all(number(v) and 0.0 <= v < 1.0 for v in value)
+
+
 def augmentation(value: Any) -> bool:
     """data.augment: a bool, or the name of a TF-slim preprocessing."""
     return isinstance(value, bool) or str(value) in ("true", "false", *TF_SLIM_AUGMENTATIONS)
@@ -100,11 +114,15 @@ def residual_scale(value: Any) -> bool:
 
 
 POSITIVE = within(0.0, math.inf, low_open=True)
+SEED_MAX = 2**32 - 1  # numpy's seeds are unsigned 32-bit (Lightning's seed_everything)
+COUNT_OR_ALL = Rule(lambda v: v == -1 or at_least(0).check(v), "an integer >= 0 or -1 (all)")
 # Keys whose values take more forms than their default's type (trainer.devices=auto, =[0,1];
 # data.augment=inception).
 OWN_TYPES = frozenset({"trainer.devices", "data.augment"})
 RULES: dict[str, Rule] = {
-    "seed": at_least(0),
+    "seed": Rule(
+        lambda v: at_least(0).check(v) and v <= SEED_MAX, f"an integer in [0, {SEED_MAX}]"
+    ),
     "loss.label_smoothing": within(0.0, 1.0, high_open=True),
     "loss.aux_weight": within(0.0, math.inf),
     "ema.decay": within(0.0, 1.0, low_open=True, high_open=True),
@@ -113,7 +131,9 @@ RULES: dict[str, Rule] = {
     "model.residual_scale": Rule(residual_scale, "a positive number, or one per stage (3)"),
     "data.batch_size": at_least(1),
     "data.num_workers": at_least(0),
-    "data.num_classes": at_least(1),
+    "data.num_classes": at_least(2),  # a classifier of one class (torchmetrics refuses it)
+    "data.input_size": at_least(1),
+    "data.max_image_pixels": at_least(1),
     "data.in_chans": at_least(1),
     "data.num_train": at_least(1),
     "data.num_val": at_least(1),
@@ -125,6 +145,8 @@ RULES: dict[str, Rule] = {
     "optimizer.momentum": within(0.0, 1.0, high_open=True),
     "optimizer.alpha": within(0.0, 1.0, low_open=True, high_open=True),
     "optimizer.eps": POSITIVE,
+    "optimizer.betas": Rule(betas, "two numbers in [0, 1), e.g. [0.9, 0.999]"),
+    "optimizer.dampening": within(0.0, 1.0),
     "optimizer.lr_reference_batch": at_least(1),
     "optimizer.lr_scaling": one_of(*LR_SCALINGS),
     "scheduler.decay_rate": within(0.0, 1.0, low_open=True),
@@ -137,16 +159,39 @@ RULES: dict[str, Rule] = {
     "trainer.num_nodes": at_least(1),
     "trainer.max_epochs": Rule(lambda v: v == -1 or at_least(1).check(v), "an integer >= 1 or -1"),
     "trainer.max_steps": Rule(lambda v: v == -1 or at_least(1).check(v), "an integer >= 1 or -1"),
+    "trainer.min_epochs": at_least(0),
+    "trainer.min_steps": at_least(0),
+    "trainer.num_sanity_val_steps": COUNT_OR_ALL,
+    "trainer.reload_dataloaders_every_n_epochs": at_least(0),
     "trainer.log_every_n_steps": at_least(1),
     "trainer.accumulate_grad_batches": at_least(1),
     "trainer.check_val_every_n_epoch": at_least(1),
     "trainer.gradient_clip_val": within(0.0, math.inf),
+    "trainer.gradient_clip_algorithm": one_of("norm", "value"),
+    "trainer.val_check_interval": Rule(
+        check_interval, "a count of batches >= 1 or a fraction in (0, 1]"
+    ),
+    "trainer.overfit_batches": Rule(batch_limit, "a count of batches >= 0 or a fraction"),
     "trainer.limit_train_batches": Rule(batch_limit, "a count of batches >= 0 or a fraction"),
     "trainer.limit_val_batches": Rule(batch_limit, "a count of batches >= 0 or a fraction"),
     "callbacks.checkpoint_every_n_train_steps": at_least(0),
     "callbacks.progress_bar": one_of("rich", "tqdm", "none"),
     "divergence.max_loss": POSITIVE,
+    "ddp_timeout_s": POSITIVE,
 }
+
+
+def check_nesterov(cfg: DictConfig) -> None:
+    """torch's SGD takes Nesterov momentum only with a momentum and no dampening."""
+    optimizer = OmegaConf.select(cfg, "optimizer", default=None, throw_on_missing=False)
+    if not isinstance(optimizer, DictConfig) or optimizer.get("nesterov") is not True:
+        return
+    momentum, dampening = optimizer.get("momentum", 0), optimizer.get("dampening", 0)
+    if not (number(momentum) and momentum > 0) or dampening != 0:
+        raise InputError(
+            f"optimizer.nesterov=true needs optimizer.momentum > 0 and optimizer.dampening=0 "
+            f"(momentum={momentum}, dampening={dampening}); set them, or optimizer.nesterov=false"
+        )
 
 
 def check_values(cfg: DictConfig) -> None:
@@ -156,6 +201,7 @@ def check_values(cfg: DictConfig) -> None:
         value = OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
         if value is not None and not rule.check(value):
             raise InputError(f"{key}={value!r} is out of range: it must be {rule.says}")
+    check_nesterov(cfg)
     model = str(OmegaConf.select(cfg, "model.name", default=""))
     size = OmegaConf.select(cfg, "data.input_size", default=None, throw_on_missing=False)
     known = catalog.CATALOG.get(model)

@@ -17,13 +17,13 @@ The blacklist (devkit `ILSVRC2015_clsloc_validation_blacklist.txt`) holds 1-base
 the official ordering, which the file names carry (`ILSVRC2012_val_00000042.JPEG` is image 42),
 so it works with both layouts as long as the files keep their official names.
 
-Unreadable images do not stop an evaluation: the dataset yields None for them, with a warning,
-and the evaluation counts them.
+Unreadable images, and those whose header states more pixels than the limit (data/pixel_limit.py),
+do not stop an evaluation: the dataset yields None for them, with a warning, and the evaluation
+counts them.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from dataclasses import dataclass
@@ -32,10 +32,14 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from inception_cli.data.image_folder import IMAGE_EXTENSIONS, read_rgb_image, to_unit_float
+from inception_cli.data.image_folder import (
+    IMAGE_EXTENSIONS,
+    UNREADABLE,
+    read_rgb_image,
+    to_unit_float,
+    warn_skipped,
+)
 from inception_cli.errors import InputError
-
-log = logging.getLogger(__name__)
 
 OFFICIAL_NAME = re.compile(r"^ILSVRC2012_val_(\d{8})\.JPEG$", re.IGNORECASE)
 LABELS_FILE = "labels.txt"
@@ -59,9 +63,15 @@ class ValImages(Dataset[tuple[torch.Tensor | None, int]]):
     file cannot be decoded."""
 
     def __init__(
-        self, images: list[ValImage], root: Path, layout: str, num_classes: int | None
+        self,
+        images: list[ValImage],
+        root: Path,
+        layout: str,
+        num_classes: int | None,
+        max_pixels: int | None = None,
     ) -> None:
         self.images = images
+        self.max_pixels = max_pixels  # None: Pillow's limit
         self.root = root
         self.layout = layout  # "flat" or "folders"
         self.num_classes = num_classes  # None when the label file does not fix it
@@ -72,9 +82,9 @@ class ValImages(Dataset[tuple[torch.Tensor | None, int]]):
     def __getitem__(self, position: int) -> tuple[torch.Tensor | None, int]:
         item = self.images[position]
         try:
-            image = read_rgb_image(str(item.path))
-        except (RuntimeError, OSError) as error:
-            log.warning("skipping unreadable image %s: %s", item.path, error)
+            image = read_rgb_image(str(item.path), self.max_pixels)
+        except UNREADABLE as error:
+            warn_skipped(str(item.path), error)
             return None, item.label
         return to_unit_float(image), item.label
 
@@ -88,9 +98,8 @@ class ValImages(Dataset[tuple[torch.Tensor | None, int]]):
                 f"(e.g. {unnamed[0]}), so the blacklist cannot be matched to them"
             )
         kept = [item for item in self.images if item.index not in excluded_indices]
-        return ValImages(kept, self.root, self.layout, self.num_classes), len(self.images) - len(
-            kept
-        )
+        subset = ValImages(kept, self.root, self.layout, self.num_classes, self.max_pixels)
+        return subset, len(self.images) - len(kept)
 
 
 def official_index(path: Path) -> int | None:
@@ -210,8 +219,11 @@ def _open_folders(folder: Path, class_dirs: list[Path]) -> ValImages:
     return ValImages(images, folder, "folders", len(class_dirs))
 
 
-def open_imagenet_val(path: Path, split: str = "val") -> ValImages:
-    """The validation images under `path` (or `path/<split>` when that folder exists)."""
+def open_imagenet_val(
+    path: Path, split: str = "val", *, max_pixels: int | None = None
+) -> ValImages:
+    """The validation images under `path` (or `path/<split>` when that folder exists), read
+    within `max_pixels` (None: Pillow's limit)."""
     if not path.is_dir():
         raise InputError(f"{path} is not a folder; {LAYOUT_HINT}")
     folder = path / split if (path / split).is_dir() else path
@@ -225,4 +237,5 @@ def open_imagenet_val(path: Path, split: str = "val") -> ValImages:
         dataset = _open_folders(folder, class_dirs)
     if len(dataset) == 0:
         raise InputError(f"{folder} holds no images; {LAYOUT_HINT}")
+    dataset.max_pixels = max_pixels
     return dataset

@@ -250,7 +250,9 @@ def pack(source: Path, destination: Path, settings: PackSettings, console: Conso
             )
             unreadable = _pack_split(packer, images, settings, lambda: bar.advance(task))
             for path in unreadable:
-                console.print(f"[yellow]left out, cannot be decoded: {escape(path)}[/]")
+                console.print(
+                    f"[yellow]left out, cannot be decoded or over the pixel limit: {escape(path)}[/]"
+                )
             skipped[split] = progress.skipped[-1] if progress.skipped else 0
     shards = {split: progress.shards for split, progress in done.items()}
     index = ShardIndex(plan.classes, plan.num_classes, shards, recorded, skipped)

@@ -6,7 +6,9 @@
 
 index.json holds the classes and, per split, its shards in order, each with its sample count,
 byte size, sha256, and the offset and size of every image inside it and its label: the table a
-map-style dataset reads samples from by global index, with one positioned read each.
+map-style dataset reads samples from by global index, with one positioned read each. A shard is
+named by a plain file name in DST: an index naming `../x.tar`, `/etc/x` or `sub/x.tar` is refused,
+so that a pack copied from elsewhere reads nothing outside its folder.
 """
 
 from __future__ import annotations
@@ -23,6 +25,18 @@ INDEX_FILE = "index.json"
 FORMAT = "inception-shards"
 VERSION = 1
 PACK_HINT = "make one with `inception data pack SRC DST` (docs/data.md)"
+
+
+def checked_name(name: Any) -> str:
+    """A shard's name as the index gives it: a file directly inside the pack, else ValueError."""
+    text = str(name)
+    inside = text not in ("", ".", "..") and not any(c in text for c in ("/", "\\", "\0"))
+    if not isinstance(name, str) or not inside:
+        raise ValueError(
+            f"it names the shard {text!r}, not a file inside the pack (a plain file name such "
+            "as train-000000.tar)"
+        )
+    return text
 
 
 @dataclass(frozen=True)
@@ -46,7 +60,7 @@ class ShardEntry:
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> ShardEntry:
         entry = cls(
-            name=str(record["name"]),
+            name=checked_name(record["name"]),
             bytes=int(record["bytes"]),
             sha256=str(record["sha256"]),
             offsets=[int(value) for value in record["offsets"]],

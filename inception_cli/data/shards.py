@@ -10,6 +10,10 @@ a worker process by pickling opens its own. Opening a shard asks the kernel to r
 (POSIX_FADV_WILLNEED): the training order reads one rank's shards a few at a time
 (`EpochSampler` with `blocks`), so the reads that follow find the shard in the page cache and
 the disk, or the shared file system, sees large sequential reads instead of small random ones.
+
+An image that cannot be decoded, or whose header states more pixels than data.max_image_pixels
+(data/pixel_limit.py), is logged once with its shard and index: training takes the next sample
+in its place, as for a folder of files (data/image_folder.py); evaluation counts it unreadable.
 """
 
 from __future__ import annotations
@@ -23,8 +27,14 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from torchvision.io import ImageReadMode, decode_image
 
+from inception_cli.data.image_folder import (
+    MAX_CONSECUTIVE_FAILURES,
+    UNREADABLE,
+    decode_rgb,
+    warn_skipped,
+)
+from inception_cli.data.pixel_limit import check_pixels
 from inception_cli.data.shard_index import ShardEntry
 
 MAX_OPEN_SHARDS = 64
@@ -85,12 +95,29 @@ class ShardReader:
         while self._handles:
             os.close(self._handles.popitem()[1])
 
+    def name_of(self, index: int) -> str:
+        """Where sample `index` lies, for a message."""
+        return f"{self.root / self.names[int(self.shard_of[index])]} (sample {index})"
 
-def decode_rgb(data: bytes) -> torch.Tensor:
-    """Encoded image bytes as a uint8 tensor (3, H, W)."""
-    return decode_image(
-        torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB
-    )
+
+class _Images:
+    """Reads a reader's images within the pixel limit; None, logged once, for one that cannot
+    be decoded or is over the limit. A torn shard still raises (ShardReader.read)."""
+
+    def __init__(self, reader: ShardReader, max_pixels: int | None, decode: bool) -> None:
+        self.reader, self.max_pixels, self.decode = reader, max_pixels, decode
+        self.unreadable: set[int] = set()
+
+    def image(self, index: int) -> Any:
+        data = self.reader.read(index)
+        try:
+            check_pixels(data, self.reader.name_of(index), self.max_pixels)
+            return decode_rgb(data) if self.decode else data
+        except UNREADABLE as error:
+            if index not in self.unreadable:
+                self.unreadable.add(index)
+                warn_skipped(self.reader.name_of(index), error)
+            return None
 
 
 class ShardSamples(Dataset[tuple[Any, int]]):
@@ -98,9 +125,15 @@ class ShardSamples(Dataset[tuple[Any, int]]):
     transform the encoded bytes (data.backend=dali)."""
 
     def __init__(
-        self, reader: ShardReader, transform: Callable[[Any], Any], *, decode: bool = True
+        self,
+        reader: ShardReader,
+        transform: Callable[[Any], Any],
+        *,
+        decode: bool = True,
+        max_pixels: int | None = None,
     ) -> None:
         self.reader, self.transform, self.decode = reader, transform, decode
+        self.images = _Images(reader, max_pixels, decode)
 
     @property
     def shard_sizes(self) -> list[int]:
@@ -111,20 +144,29 @@ class ShardSamples(Dataset[tuple[Any, int]]):
         return len(self.reader)
 
     def __getitem__(self, index: int) -> tuple[Any, int]:
-        data = self.reader.read(index)
-        image = decode_rgb(data) if self.decode else data
-        return self.transform(image), int(self.reader.labels[index])
+        for attempt in range(MAX_CONSECUTIVE_FAILURES):
+            position = (index + attempt) % len(self.reader)
+            image = self.images.image(position)
+            if image is not None:  # else the next sample takes its place, with its label
+                return self.transform(image), int(self.reader.labels[position])
+        raise RuntimeError(
+            f"{MAX_CONSECUTIVE_FAILURES} images in a row from {self.reader.name_of(index)} on "
+            "could not be decoded; pack the data again"
+        )
 
 
-class ShardOriginals(Dataset[tuple[torch.Tensor, int]]):
-    """(float image (3, H, W) in [0, 1] as stored, label): multi-crop evaluation's input."""
+class ShardOriginals(Dataset[tuple[torch.Tensor | None, int]]):
+    """(float image (3, H, W) in [0, 1] as stored, label): multi-crop evaluation's input; the
+    image is None when it cannot be decoded or is over the pixel limit (counted unreadable)."""
 
-    def __init__(self, reader: ShardReader) -> None:
+    def __init__(self, reader: ShardReader, max_pixels: int | None = None) -> None:
         self.reader = reader
+        self.images = _Images(reader, max_pixels, decode=True)
 
     def __len__(self) -> int:
         return len(self.reader)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        image = decode_rgb(self.reader.read(index))
-        return image.float() / 255.0, int(self.reader.labels[index])
+    def __getitem__(self, index: int) -> tuple[torch.Tensor | None, int]:
+        image = self.images.image(index)
+        label = int(self.reader.labels[index])
+        return (None if image is None else image.float() / 255.0), label

@@ -43,6 +43,10 @@ def _is_set(value: Any) -> bool:
     return value not in (None, "???")
 
 
+def _optional_int(value: Any) -> int | None:
+    return int(value) if _is_set(value) else None
+
+
 def read_augment(value: Any) -> str | None:
     """data.augment as the augmentation it names: "standard" (true), a TF-slim one, or None."""
     if value is None or value is False or value == "false":
@@ -73,6 +77,7 @@ class DataSpec:
     num_val: int = 64
     seed: int = 0
     backend: str = "cpu"  # who decodes and augments: the loader workers, or DALI on the GPU
+    max_image_pixels: int | None = None  # larger images are skipped; None: Pillow's limit
 
     @property
     def tf_slim(self) -> bool:
@@ -105,6 +110,7 @@ class DataSpec:
             num_val=int(cfg.get("num_val", 64)),
             seed=int(cfg.get("seed", 0)),
             backend=str(cfg.get("backend", "cpu")),
+            max_image_pixels=_optional_int(cfg.get("max_image_pixels")),
         )
         spec._check_values()
         return spec
@@ -119,6 +125,11 @@ class DataSpec:
             raise InputError(f"data.std={self.std} must be positive")
         if self.num_classes < 1 or self.input_size < 1:
             raise InputError("data.num_classes and data.input_size must be positive")
+        if self.max_image_pixels is not None and self.max_image_pixels < 1:
+            raise InputError(
+                f"data.max_image_pixels={self.max_image_pixels} must be positive (null: Pillow's "
+                "limit, about 89 million)"
+            )
         if self.backend not in BACKENDS:
             raise InputError(f"data.backend={self.backend!r}; use one of {', '.join(BACKENDS)}")
         if self.tf_slim and (set(self.mean) != {0.5} or set(self.std) != {0.5}):

@@ -12,6 +12,11 @@ which belongs to this process alone: the loader's worker processes, forked from 
 inherit it, so that one left running briefly after a kill does not hold the name. Such a lock
 is also released when this process closes any handle of the file, so the files this process
 holds are remembered and never opened a second time.
+
+The predictions go beside the result (`predictions_path`: `r.json` -> `r.npz`; a result named
+`r.npz` -> `r.predictions.npz`), and that name is taken with the result's: a name whose
+predictions file exists with content is passed over, so an evaluation never writes over a file,
+its own result included.
 """
 
 from __future__ import annotations
@@ -44,13 +49,29 @@ class ReservedOutput:
         atomic_write_text(self.path, text)
 
     def release(self) -> None:
-        """Unlock; remove the file if no result was written into it."""
+        """Unlock; remove the file, and its predictions' name, if nothing was written."""
         try:
-            if self.path.exists() and self.path.stat().st_size == 0:
-                self.path.unlink()
+            for path in (self.path, predictions_path(self.path)):
+                if path.is_file() and not path.is_symlink() and path.stat().st_size == 0:
+                    path.unlink()
         finally:
             self.handle.close()
             _HELD.discard(self.path.absolute())
+
+
+def predictions_path(result: Path) -> Path:
+    """Each image's top-5 classes, beside the JSON result: `<result>.npz`, or
+    `<result>.predictions.npz` when the result itself ends in .npz."""
+    beside = result.with_suffix(".npz")
+    return beside if beside != result else result.with_name(f"{result.stem}.predictions.npz")
+
+
+def _predictions_name_free(candidate: Path) -> bool:
+    """No predictions file beside `candidate`, or an empty one a killed evaluation left."""
+    companion = predictions_path(candidate)
+    if companion.is_symlink():
+        return False
+    return not companion.exists() or companion.is_file() and companion.stat().st_size == 0
 
 
 def _cannot_write(path: Path, error: OSError) -> InputError:
@@ -101,6 +122,8 @@ def reserve(path: Path) -> ReservedOutput:
     except OSError as error:
         raise _cannot_write(path, error) from None
     for candidate in numbered(path):
+        if not _predictions_name_free(candidate):
+            continue
         if candidate.exists() or candidate.is_symlink():
             handle = _take_over_abandoned(candidate) if candidate.is_file() else None
         else:
@@ -110,7 +133,13 @@ def reserve(path: Path) -> ReservedOutput:
                 raise _cannot_write(candidate, error) from None
         if handle is not None:
             _HELD.add(candidate.absolute())
-            return ReservedOutput(candidate, handle)
+            reservation = ReservedOutput(candidate, handle)
+            try:
+                predictions_path(candidate).touch()  # the predictions' name, taken with it
+            except OSError as error:
+                reservation.release()
+                raise _cannot_write(predictions_path(candidate), error) from None
+            return reservation
     raise AssertionError("numbered() yields names without end")
 
 

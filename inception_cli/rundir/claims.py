@@ -8,7 +8,8 @@ that lets one trainer at a time write into it. Standard library only (the CLI ch
   reused only when it is the same run continuing (a requeued job: not finished, not locked, a
   last checkpoint, the same config); otherwise the run takes a new name beside it.
 - Ranks started by an outside launcher (srun, torchrun) other than global rank 0 do not choose:
-  they read the name rank 0 chose from `<runs dir>/.claims/<launch key>`.
+  they read the name rank 0 chose from `<runs dir>/.claims/<launch key>`, written after this
+  launch started (a marker left by an earlier launch that reused the id is not read).
 - While it trains, the owner holds an exclusive `flock` on `<run dir>/.lock`, which names its
   host and pid; the lock dies with the process, so a killed run never leaves a stale one.
 """
@@ -82,10 +83,10 @@ def claim_new_dir(parent: Path, base: str) -> Path:
 
 
 def is_continuation(run_dir: Path, same_config: Callable[[Any], bool]) -> bool:
-    """An existing directory is this run continuing: unfinished, unlocked, a last checkpoint,
-    and a saved config that `same_config` accepts."""
+    """An existing directory is this run continuing: unfinished, unlocked, a checkpoint (last or
+    previous), and a saved config that `same_config` accepts."""
     summary = layout.read_summary(run_dir) or {}
-    if summary.get("status") == "finished" or not layout.checkpoint(run_dir, "last").is_file():
+    if summary.get("status") == "finished" or not layout.has_checkpoint(run_dir):
         return False
     if lock_holder(run_dir) is not None:
         return False
@@ -102,26 +103,53 @@ def choose_run_name(
 
     A launcher id is reused for the same run continuing (see `is_continuation`)."""
     wanted = launcher_id(model_name)
-    if wanted is not None and global_rank() > 0:
-        return wait_for_rank_zero(runs_dir, launch_key(wanted))
+    marker = runs_dir / CLAIMS / launch_key(wanted) if wanted is not None else None
+    if marker is not None and global_rank() > 0:
+        return wait_for_rank_zero(marker, "the run directory")
+    if marker is not None:  # rank 0: a marker from an earlier launch must not be read by ours
+        marker.unlink(missing_ok=True)
     if wanted is not None and is_continuation(runs_dir / wanted, same_config):
         name = wanted
     else:
         base = wanted or f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{model_name}"
         name = claim_new_dir(runs_dir, base).name
-    if wanted is not None:
-        atomic_write_text(runs_dir / CLAIMS / launch_key(wanted), name)
+    if marker is not None:
+        atomic_write_text(marker, name)
     return name
 
 
-def wait_for_rank_zero(runs_dir: Path, key: str, timeout_s: float = 300.0) -> str:
-    marker = runs_dir / CLAIMS / key
+# How much earlier than this process rank 0 of the same launch may have written its choice:
+# ranks of one launch start within seconds of each other, a marker older than this is a stale
+# one from an earlier launch that reused the id.
+LAUNCH_SPREAD_S = 120.0
+
+
+def process_started_at() -> float:
+    """When this process started (Linux: its /proc entry's time), else now."""
+    try:
+        return Path(f"/proc/{os.getpid()}").stat().st_ctime
+    except OSError:
+        return time.time()
+
+
+def read_fresh(marker: Path) -> str | None:
+    """What rank 0 of this launch wrote into `marker`; None while only a stale one is there."""
+    try:
+        if marker.stat().st_mtime < process_started_at() - LAUNCH_SPREAD_S:
+            return None
+        return marker.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def wait_for_rank_zero(marker: Path, what: str, timeout_s: float = 300.0) -> str:
+    """What rank 0 chose and wrote into `marker`, as the other ranks of its launch read it."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if marker.is_file() and (name := marker.read_text().strip()):
-            return name
+        if (chosen := read_fresh(marker)) is not None:
+            return chosen
         time.sleep(0.2)
-    raise TimeoutError(f"rank 0 did not name the run directory within {timeout_s:.0f} s ({marker})")
+    raise TimeoutError(f"rank 0 did not choose {what} within {timeout_s:.0f} s ({marker})")
 
 
 class RunLock:
@@ -141,6 +169,10 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"host": socket.gethostname(), "pid": os.getpid()}).encode())
         self._fd = fd
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
 
     def release(self) -> None:
         if self._fd is not None:

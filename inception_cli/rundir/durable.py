@@ -28,8 +28,11 @@ def fsync_dir(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def durable_replace(path: Path) -> Iterator[Path]:
-    """Yields a temporary path to write; on success it is fsync'd and renamed over `path`.
+def durable_replace(
+    path: Path, before_replace: Callable[[Path], object] | None = None
+) -> Iterator[Path]:
+    """Yields a temporary path to write; on success it is fsync'd and renamed over `path`
+    (`before_replace(path)` runs once the new file is whole on disk, just before the rename).
     On an error the temporary file is removed and `path` is left as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -37,6 +40,8 @@ def durable_replace(path: Path) -> Iterator[Path]:
         yield tmp
         with tmp.open("rb+") as written:
             os.fsync(written.fileno())
+        if before_replace is not None:
+            before_replace(path)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ Only the standard library is used here, so `compare` can read runs without torch
 from __future__ import annotations
 
 import csv
+import io
 import json
 import subprocess
 from collections.abc import Iterator
@@ -23,6 +24,9 @@ from inception_cli.rundir.durable import atomic_write_text, write_durably
 from inception_cli.rundir.outputs import numbered
 
 CONFIG = Path(".hydra") / "config.yaml"
+OVERRIDES = (
+    Path(".hydra") / "overrides.yaml"
+)  # the task's command-line overrides, as Hydra saved them
 METRICS = "metrics.csv"
 SUMMARY = "summary.json"
 CHECKPOINTS = "checkpoints"
@@ -56,6 +60,12 @@ def checkpoint(run_dir: Path, which: str) -> Path:
 
 # What a run directory holds before its first step: a run that fails then left nothing to keep.
 UNSTARTED_ENTRIES = frozenset({".hydra", ".lock", "train.log", "wandb_id"})
+
+
+def has_checkpoint(run_dir: Path) -> bool:
+    """The run has a checkpoint to continue from: last.ckpt, or previous.ckpt when a kill or a
+    failed write left no whole last.ckpt."""
+    return any(checkpoint(run_dir, which).is_file() for which in (LAST, PREVIOUS))
 
 
 def discard_if_unstarted(run_dir: Path) -> bool:
@@ -118,6 +128,19 @@ def load_config(run_dir: Path) -> Any:
     return cfg
 
 
+def load_overrides(run_dir: Path) -> list[Any]:
+    """The overrides a run was started with (.hydra/overrides.yaml), read as plain data."""
+    import yaml
+
+    path = run_dir / OVERRIDES
+    if not path.is_file():
+        return []
+    overrides = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    if not isinstance(overrides, list):
+        raise ValueError(f"{path} does not hold a list of overrides")
+    return overrides
+
+
 def eval_dir(run_dir: Path) -> Path:
     return run_dir / EVAL
 
@@ -158,8 +181,28 @@ def read_metrics(run_dir: Path) -> list[dict[str, str]]:
 
     Raises OSError, UnicodeDecodeError or csv.Error for a file that cannot be read.
     """
-    with (run_dir / METRICS).open(newline="", encoding="utf-8") as file:
-        return list(csv.DictReader(file))
+    return read_metrics_table(run_dir)[1]
+
+
+def read_metrics_table(run_dir: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """The header and the rows of metrics.csv. A last line without its line end (a run killed
+    while writing it) is left out, and so is a row with filled cells beyond the header (a torn
+    row that a later append ran on into): their numbers may be cut short.
+
+    Raises OSError, UnicodeDecodeError or csv.Error for a file that cannot be read.
+    """
+    data = (run_dir / METRICS).read_bytes()
+    if data.endswith(b"\r"):
+        data += b"\n"  # only the line feed is missing: the row itself is whole
+    elif not data.endswith(b"\n"):
+        data = data[: data.rfind(b"\n") + 1]
+    reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
+    rows = []
+    for row in reader:
+        if any(row.pop(None, None) or ()):
+            continue  # cells beyond the header: a torn row that another row ran on into
+        rows.append(row)
+    return list(reader.fieldnames or []), rows
 
 
 def write_csv(path: Path, fields: list[str], rows: list[dict[str, str]]) -> None:

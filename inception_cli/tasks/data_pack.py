@@ -3,8 +3,10 @@ docs/data.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -12,6 +14,7 @@ from rich.markup import escape
 
 from inception_cli.data.packing import PackSettings, describe, pack, parse_size
 from inception_cli.errors import InputError
+from inception_cli.rundir.claims import RunLock, RunLocked, lock_holder
 
 
 def run_pack(
@@ -41,7 +44,8 @@ def run_pack(
     )
     console = console or Console()
     start = time.perf_counter()
-    index = pack(source, destination, settings, console)
+    with owned(destination):
+        index = pack(source, destination, settings, console)
     for line in describe(index):
         console.print(line)
     console.print(
@@ -49,3 +53,26 @@ def run_pack(
         f"train with: inception train data=shards data.root={escape(str(destination))} "
         f"data.num_classes={index.num_classes}"
     )
+
+
+@contextlib.contextmanager
+def owned(destination: Path) -> Iterator[None]:
+    """One `data pack` at a time writes into DST: a second one is refused while the first runs
+    (the lock dies with its process, so a killed pack can be continued at once)."""
+    try:
+        destination.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"cannot create {destination}: {err.strerror}; pack elsewhere") from None
+    lock = RunLock(destination)
+    try:
+        lock.acquire()
+    except RunLocked:
+        holder = lock_holder(destination) or {}
+        raise InputError(
+            f"{destination} is being packed by pid {holder.get('pid', '?')} on "
+            f"{holder.get('host', '?')}; wait for it to finish or stop it first"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()

@@ -18,10 +18,10 @@ from inception_cli.config.compose import (
     launcher_choice,
     load_run_config,
 )
-from inception_cli.errors import InputError
+from inception_cli.errors import InputError, first_line
 from inception_cli.rundir import layout
 from inception_cli.rundir.claims import lock_holder, locked_message
-from inception_cli.rundir.trust import check_trusted_targets
+from inception_cli.rundir.trust import check_same_config, check_saved_overrides
 from inception_cli.training.continuation import check_continuation, record_continuation
 from inception_cli.training.preflight import check_every_job, preflight
 
@@ -47,6 +47,7 @@ def prepare_train_argv(args: list[str]) -> list[str]:
         return resume_argv(resume[-1].partition("=")[2], extra, trust=TRUST_CONFIG in overrides)
 
     check_overrides(overrides)
+    check_explicit_dirs(overrides)
     configs = (
         check_every_job(overrides) if multirun else [compose_train_config(overrides, check=False)]
     )
@@ -64,6 +65,31 @@ def prepare_train_argv(args: list[str]) -> list[str]:
             preflight(cfg, overrides)
         check_data(cfg)
     return (["--multirun"] if multirun else []) + overrides
+
+
+EXPLICIT_DIRS = ("hydra.run.dir", "hydra.sweep.dir")
+
+
+def check_explicit_dirs(overrides: list[str]) -> None:
+    """A new run given its directory (`hydra.run.dir=`, `hydra.sweep.dir=`) must not take one
+    another trainer is using or that holds a run already: Hydra would write its config there
+    before the run could find out, and a failed start would clear it."""
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key not in EXPLICIT_DIRS or not value:
+            continue
+        folder = Path(value).expanduser()
+        holder = lock_holder(folder)
+        if holder is not None:
+            raise InputError(
+                f"{folder} is in use by another trainer (pid {holder.get('pid', '?')} on "
+                f"{holder.get('host', '?')}); give {key} another folder"
+            )
+        if layout.has_config(folder) or next(layout.iter_runs(folder), None) is not None:
+            raise InputError(
+                f"{folder} holds a run already; continue it with resume={folder} or give "
+                f"{key} a new folder"
+            )
 
 
 def check_checkpoints_load(run_dir: Path) -> None:
@@ -89,28 +115,48 @@ def is_distributed(cfg: DictConfig) -> bool:
 
 
 def resume_argv(target: str, extra: list[str], *, trust: bool = False) -> list[str]:
-    """Continue `target` in its own directory, from its last checkpoint, with its saved config
-    and the overrides a continuation may take (training/continuation.py)."""
+    """Continue `target` in its own directory, from its last checkpoint, with the config it ran
+    with and the overrides a continuation may take (training/continuation.py). The config is
+    composed again from conf/ and the run's saved overrides, and only compared with the saved
+    one (rundir/trust.py); with `trust`, Hydra reads the saved config as it is."""
     run_dir = Path(target).expanduser().absolute()
     saved = load_run_config(run_dir)
     if lock_holder(run_dir) is not None:
         raise InputError(locked_message(run_dir))
-    if not any(
-        layout.checkpoint(run_dir, which).is_file() for which in (layout.LAST, layout.PREVIOUS)
-    ):
+    if not layout.has_checkpoint(run_dir):
         raise InputError(
             f"{run_dir} has no checkpoints/last.ckpt to resume from; start a new run instead"
         )
-    check_trusted_targets(saved, layout.config_path(run_dir), trust=trust)
     check_checkpoints_load(run_dir)
-    check_continuation(run_dir, saved, extra)
+    changed = check_continuation(run_dir, saved, extra)
+    if trust:
+        composition = [
+            f"--config-path={layout.config_path(run_dir).parent}",
+            f"--config-name={layout.config_path(run_dir).stem}",
+        ]
+    else:
+        composition = recomposed_overrides(run_dir, changed, extra)
     record_continuation(run_dir, extra)
     return [
-        f"--config-path={layout.config_path(run_dir).parent}",
-        f"--config-name={layout.config_path(run_dir).stem}",
+        *composition,
         f"hydra.run.dir={run_dir}",
         "hydra.output_subdir=null",
         "hydra.job.chdir=false",
         f"resume={run_dir}",
         *extra,
     ]
+
+
+def recomposed_overrides(run_dir: Path, changed: DictConfig, extra: list[str]) -> list[str]:
+    """The run's saved overrides, once conf/ composed with them (and the continuation's) gives
+    the saved config: nothing of the run directory but these values reaches Hydra."""
+    where = run_dir / layout.OVERRIDES
+    try:
+        saved_overrides = layout.load_overrides(run_dir)
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read {where}: {first_line(err)}") from None
+    overrides = check_saved_overrides(saved_overrides, where)
+    check_same_config(
+        changed, compose_train_config([*overrides, *extra]), layout.config_path(run_dir)
+    )
+    return overrides

@@ -1,8 +1,10 @@
 """Checkpoints a killed run can always continue from, and that can never run code when loaded.
 
-- Written durably: a temporary file, fsync, rename, fsync of the folder (files.py). A new
-  last.ckpt first moves the one before it to previous.ckpt, so a host crash that truncates the
-  newest one still leaves a checkpoint to continue from.
+- Written durably: a temporary file, fsync, rename, fsync of the folder (rundir/durable.py).
+  Only once the new file is whole on disk does the old last.ckpt become previous.ckpt (a hard
+  link, so last.ckpt never goes missing in between), so a kill or a host crash at any moment
+  leaves a checkpoint to continue from. A write that fails (a full disk, an I/O error) leaves
+  both as they were and ends the run with one line.
 - Everything saved loads with `torch.load(weights_only=True)`: tensors, numbers, strings and
   containers of them. The random-number states (dropout) are saved as tensors and lists.
 - last.ckpt is written every `every_n_train_steps` optimizer steps (not micro-batches) and at
@@ -11,9 +13,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +27,9 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from inception_cli.errors import InputError
-from inception_cli.rundir import layout
+from inception_cli.rundir import claims, layout
 from inception_cli.rundir.checkpoints import load_checkpoint
-from inception_cli.rundir.durable import durable_replace, fsync_dir
+from inception_cli.rundir.durable import atomic_write_text, durable_replace, fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +41,44 @@ class DurableCheckpointIO(TorchCheckpointIO):
         self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
     ) -> None:
         target = Path(path)
-        with durable_replace(target) as tmp:
-            torch.save(checkpoint, tmp)
-            if target.stem == layout.LAST and target.exists():
-                os.replace(target, target.with_name(f"{layout.PREVIOUS}.ckpt"))
+        try:
+            with durable_replace(target, before_replace=keep_previous) as tmp:
+                torch.save(checkpoint, tmp)
+        except (OSError, RuntimeError) as err:  # torch reports a failed write as RuntimeError
+            raise CheckpointNotWritten(target, err) from None
         fsync_dir(target.parent)
 
     def load_checkpoint(
         self, path: Any, map_location: Any | None = None, weights_only: bool | None = None
     ) -> dict[str, Any]:
         return load_checkpoint(Path(path), map_location=map_location)
+
+
+class CheckpointNotWritten(OSError):
+    """A checkpoint could not be written; the ones already on disk are whole and kept."""
+
+    def __init__(self, path: Path, cause: BaseException) -> None:
+        reason = str(cause).strip().splitlines()[-1] if str(cause).strip() else type(cause).__name__
+        number = cause.errno if isinstance(cause, OSError) else None
+        super().__init__(
+            number,
+            f"cannot write {path.name} ({reason}); the checkpoints already in {path.parent} are "
+            "kept: free space there (or fix the disk) and continue with resume=",
+        )
+        self.path = path
+
+
+def keep_previous(target: Path) -> None:
+    """Before a whole new last.ckpt replaces the old one, keep the old one as previous.ckpt."""
+    if target.stem == layout.LAST and target.exists():
+        previous = target.with_name(f"{layout.PREVIOUS}.ckpt")
+        link = previous.with_name(f".{previous.name}.{os.getpid()}.link")
+        link.unlink(missing_ok=True)
+        try:
+            os.link(target, link)  # last.ckpt stays in place until the new one replaces it
+        except OSError:  # a file system without hard links: a copy takes the same place
+            shutil.copyfile(target, link)
+        os.replace(link, previous)
 
 
 def readable_step(path: Path) -> int | None:
@@ -77,6 +109,21 @@ def resume_checkpoint(run_dir: Path) -> tuple[Path, int]:
         raise InputError(f"{run_dir} has no readable checkpoint to resume from; start a new run")
     print(f"warning: {last} is unreadable; resuming from {previous.name} (step {step})", flush=True)
     return previous, step
+
+
+RESUME_CHOICE = ".resume_from"  # in checkpoints/: the checkpoint rank 0 chose, for the others
+
+
+def agreed_resume_checkpoint(run_dir: Path) -> tuple[Path, int]:
+    """The checkpoint every rank continues from: the one global rank 0 chose (`resume_checkpoint`),
+    so that ranks that read a half-written or unreadable file differently still agree."""
+    marker = layout.checkpoints_dir(run_dir) / RESUME_CHOICE
+    if claims.global_rank() == 0:
+        path, step = resume_checkpoint(run_dir)
+        atomic_write_text(marker, json.dumps({"checkpoint": path.name, "step": step}))
+        return path, step
+    chosen = json.loads(claims.wait_for_rank_zero(marker, "the checkpoint to resume from"))
+    return layout.checkpoints_dir(run_dir) / str(chosen["checkpoint"]), int(chosen["step"])
 
 
 class LastCheckpoint(pl.Callback):

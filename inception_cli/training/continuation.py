@@ -42,8 +42,9 @@ def allowed(key: str) -> bool:
     return any(key == a or key.startswith(f"{a}.") for a in ALLOWED)
 
 
-def check_continuation(run_dir: Path, saved: DictConfig, overrides: Sequence[str]) -> None:
-    """Refuse overrides that would make a different run, and a continuation with nothing to do."""
+def check_continuation(run_dir: Path, saved: DictConfig, overrides: Sequence[str]) -> DictConfig:
+    """Refuse overrides that would make a different run, and a continuation with nothing to do;
+    returns the saved config with the overrides applied."""
     parsed = parse_overrides(overrides)
     changed = saved.copy()
     for override in parsed:
@@ -59,6 +60,7 @@ def check_continuation(run_dir: Path, saved: DictConfig, overrides: Sequence[str
             OmegaConf.update(changed, key, override.value(), force_add=True)
     check_global_batch(saved, changed)
     check_more_epochs(run_dir, saved, changed)
+    return changed
 
 
 def global_batch(cfg: DictConfig) -> int:

@@ -3,11 +3,14 @@
 Validation rows come through Lightning's logging. Training rows are written by `StepRows` at
 the end of their step, before that step's checkpoint: Lightning would log them only after the
 step's callbacks, and a run killed in between would lose the row of a step its checkpoint
-already holds."""
+already holds. A run killed while writing a row leaves it torn (no line end): before the first
+append, the file is cut back to its last whole line (`repair_torn_end`), or the next row would
+run on into the torn one."""
 
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -71,7 +74,7 @@ class RunCSVLogger(Logger):
             self._columns.extend(new)
             if self.path.exists():
                 self._rewrite_with_columns()
-        write_header = not self.path.exists()
+        write_header = not self.path.exists() or self.path.stat().st_size == 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=self._columns)
@@ -83,6 +86,7 @@ class RunCSVLogger(Logger):
         if self._header_read:
             return
         self._header_read = True
+        repair_torn_end(self.path)
         if self.path.exists():
             with self.path.open(newline="") as handle:
                 header = next(csv.reader(handle), [])
@@ -110,6 +114,41 @@ class StepRows(pl.Callback):
         }
         row[EPOCH] = trainer.current_epoch
         logger.write_row(row, trainer.global_step - 1)
+
+
+def repair_torn_end(path: Path, chunk: int = 1 << 16) -> None:
+    """Cut `path` back to its last line end (a torn header: to nothing). The torn row belongs
+    to a step after the last checkpoint, which the resumed run computes and writes again."""
+    try:
+        handle = path.open("rb+")
+    except FileNotFoundError:
+        return
+    with handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        handle.seek(size - 1)
+        last = handle.read(1)
+        if last == b"\n":
+            return
+        if last == b"\r":
+            handle.write(b"\n")  # only the line feed is missing: the row is whole
+        else:
+            handle.truncate(_after_last_line_end(handle, size, chunk))
+        os.fsync(handle.fileno())
+
+
+def _after_last_line_end(handle: Any, size: int, chunk: int) -> int:
+    """The offset just after the file's last line feed; 0 when it has none."""
+    end = size
+    while end > 0:
+        start = max(0, end - chunk)
+        handle.seek(start)
+        newline = handle.read(end - start).rfind(b"\n")
+        if newline >= 0:
+            return start + newline + 1
+        end = start
+    return 0
 
 
 def _plain(value: Any) -> Any:

@@ -33,12 +33,15 @@ def train(cfg: DictConfig, run_dir: Path, *, resume: bool = False) -> dict[str, 
         global_batch,
         run_facts,
     )
-    from inception_cli.training.checkpointing import resume_checkpoint
+    from inception_cli.training.checkpointing import agreed_resume_checkpoint
     from inception_cli.training.datamodule import build_datamodule
     from inception_cli.training.environment import share_cpu_cores, use_fast_matmuls
     from inception_cli.training.report import print_summary
     from inception_cli.training.resume import keep_rows_before_checkpoint, skip_steps_already_sent
+    from inception_cli.training.signals import catch_stop_signals, release_stop_signals
+    from inception_cli.training.strategies import rank_failures_named
 
+    catch_stop_signals()  # from here a stop signal waits for a safe point (training/signals.py)
     if trainer_rank_is_zero():
         print(describe_batch_and_rate(cfg), flush=True)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -56,14 +59,16 @@ def train(cfg: DictConfig, run_dir: Path, *, resume: bool = False) -> dict[str, 
 
     ckpt_path = None
     if resume or cfg.get("resume"):
-        ckpt_path, step = resume_checkpoint(run_dir)
+        ckpt_path, step = agreed_resume_checkpoint(run_dir)
         if trainer.is_global_zero:
             last_sent = keep_rows_before_checkpoint(run_dir, step)
             if last_sent is not None:
                 skip_steps_already_sent(loggers, last_sent)
     try:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        with rank_failures_named(trainer, run_dir):
+            trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     finally:
+        release_stop_signals()
         finish_wandb(loggers)
     summary = layout.read_summary(run_dir) or {}
     if trainer.is_global_zero:

@@ -82,15 +82,12 @@ def check_imagenet_root(root: str | None, splits: Sequence[str]) -> None:
 
 
 def _image_folder(
-    folder: Path, transform: Callable[[Any], Any], num_classes: int, *, encoded: bool = False
+    folder: Path, transform: Callable[[Any], Any], spec: DataSpec, *, encoded: bool = False
 ) -> SkippingImageFolder:
-    from inception_cli.data.image_folder import (
-        SkippingImageFolder,
-        read_file_bytes,
-        read_rgb_image,
-    )
+    from inception_cli.data.image_folder import ImageReader, SkippingImageFolder
 
-    loader = read_file_bytes if encoded else read_rgb_image
+    num_classes = spec.num_classes
+    loader = ImageReader(spec.max_image_pixels, decode=not encoded)
     try:
         dataset = SkippingImageFolder(folder, transform, loader)
     except FileNotFoundError as error:
@@ -103,11 +100,12 @@ def _image_folder(
     return dataset
 
 
-def validation_images(folder: Path, split: str) -> EvaluationImages:
-    """The validation images under `folder` (or `folder/<split>` when that exists)."""
+def validation_images(folder: Path, split: str, max_pixels: int | None = None) -> EvaluationImages:
+    """The validation images under `folder` (or `folder/<split>` when that exists); those over
+    `max_pixels` (None: Pillow's limit) are counted unreadable."""
     from inception_cli.data.imagenet_val import open_imagenet_val
 
-    images = open_imagenet_val(folder, split)
+    images = open_imagenet_val(folder, split, max_pixels=max_pixels)
     return EvaluationImages(
         name=NAME,
         dataset=images,
@@ -136,12 +134,12 @@ class ImageNet(DataSet):
         if spec.backend == "dali":
             from inception_cli.data.dali_inputs import DaliCrops
 
-            return _image_folder(folder, DaliCrops(spec, augment), spec.num_classes, encoded=True)
+            return _image_folder(folder, DaliCrops(spec, augment), spec, encoded=True)
         from inception_cli.data.transforms import image_transform
 
-        return _image_folder(folder, image_transform(spec, augment=augment), spec.num_classes)
+        return _image_folder(folder, image_transform(spec, augment=augment), spec)
 
     def evaluation_images(self, spec: DataSpec, split: str) -> EvaluationImages:
         if not spec.root:
             raise InputError("data.root is not set; pass the ImageNet folder with --data")
-        return validation_images(Path(spec.root), split)
+        return validation_images(Path(spec.root), split, spec.max_image_pixels)

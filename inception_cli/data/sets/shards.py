@@ -77,10 +77,13 @@ class Shards(DataSet):
         if spec.backend == "dali":
             from inception_cli.data.dali_inputs import DaliCrops
 
-            return ShardSamples(reader, DaliCrops(spec, augment), decode=False)
+            return ShardSamples(
+                reader, DaliCrops(spec, augment), decode=False, max_pixels=spec.max_image_pixels
+            )
         from inception_cli.data.transforms import image_transform
 
-        return ShardSamples(reader, image_transform(spec, augment=augment))
+        transform = image_transform(spec, augment=augment)
+        return ShardSamples(reader, transform, max_pixels=spec.max_image_pixels)
 
     def evaluation_images(self, spec: DataSpec, split: str) -> EvaluationImages:
         from inception_cli.data.shards import ShardOriginals
@@ -88,7 +91,7 @@ class Shards(DataSet):
         reader = _reader(spec, split)
         return EvaluationImages(
             name=NAME,
-            dataset=ShardOriginals(reader),
+            dataset=ShardOriginals(reader, spec.max_image_pixels),
             in_chans=3,
             num_classes=spec.num_classes,
             max_label=int(reader.labels.max()) if len(reader) else 0,
