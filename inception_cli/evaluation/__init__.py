@@ -23,6 +23,7 @@ and the crop order are documented in inception_cli/data/crops.py and docs/eval.m
     progress.py      the progress bar on a terminal, lines with an ETA in logs
     session.py       one process's part of `inception eval`, from loading to the result
     scores.py        top-1/top-5 errors and throughput from the predictions
+    real_labels.py   ImageNet-ReaL labels (--real-labels): read, matched to the images, scored
     results.py       the JSON record, the file it goes to, and the printed table
     single_crop_note.py  the note when multi-crop does worse than the single crop
 """

@@ -67,7 +67,32 @@ def _single_crop(errors: Errors | None) -> dict[str, Any]:
     return {"single_crop": {"top1_error": errors[0], "top5_error": errors[1]}}
 
 
-def _member_record(member: Member, errors: Errors, single: Errors | None) -> dict[str, Any]:
+def _real(errors: Errors | None) -> dict[str, Any]:
+    """The errors under the ImageNet-ReaL labels, beside the original ones."""
+    if errors is None:
+        return {}
+    return {"real_top1_error": errors[0], "real_top5_error": errors[1]}
+
+
+def _real_errors(scores: Scores, members: int) -> list[Errors | None]:
+    """Each member's ReaL errors, then the ensemble's (None without --real-labels)."""
+    if scores.real is None:
+        return [None] * (members + 1)
+    return [*scores.real.member_errors, scores.real.ensemble_errors]
+
+
+def _real_labels_record(scores: Scores) -> dict[str, Any]:
+    """Which ReaL labels, matched to the images how, and how many images had one."""
+    real = scores.real
+    if real is None:
+        return {}
+    described = {"file": str(real.file), "matched_by": real.matched_by, "images": real.images}
+    return {"real_labels": described}
+
+
+def _member_record(
+    member: Member, errors: Errors, single: Errors | None, real: Errors | None
+) -> dict[str, Any]:
     return {
         "name": member.name,
         "model": member.model_cfg,
@@ -77,6 +102,7 @@ def _member_record(member: Member, errors: Errors, single: Errors | None) -> dic
         "preprocessing": member.preprocessing.as_dict(),
         "top1_error": errors[0],
         "top5_error": errors[1],
+        **_real(real),
         **_single_crop(single),
     }
 
@@ -108,9 +134,11 @@ def build_record(
 ) -> dict[str, Any]:
     top1, top5 = scores.ensemble_errors
     singles: Sequence[Errors | None] = scores.member_single_errors or [None] * len(members)
+    reals = _real_errors(scores, len(members))
     return {
         "top1_error": top1,
         "top5_error": top5,
+        **_real(reals[-1]),
         **_single_crop(scores.ensemble_single_errors),
         "ensemble": len(members) > 1,
         "protocol": protocol_record(crops, members),
@@ -121,27 +149,35 @@ def build_record(
             "corrupt": scores.corrupt,
             "labels_sha256": scores.labels_sha256,
         },
+        **_real_labels_record(scores),
         "ema": ema,
         **settings.as_dict(),
         "members": [
-            _member_record(member, errors, single)
-            for member, errors, single in zip(members, scores.member_errors, singles, strict=True)
+            _member_record(member, errors, single, real)
+            for member, errors, single, real in zip(
+                members, scores.member_errors, singles, reals[:-1], strict=True
+            )
         ],
         "throughput": throughput_record(scores, settings),
         "created_at": layout.now_iso(),
     }
 
 
-def _rows(members: Sequence[Member], scores: Scores) -> list[tuple[str, Errors, Errors | None]]:
+Row = tuple[str, Errors, Errors | None, Errors | None]  # name, errors, single crop, ReaL
+
+
+def _rows(members: Sequence[Member], scores: Scores) -> list[Row]:
     singles: Sequence[Errors | None] = scores.member_single_errors or [None] * len(members)
+    reals = _real_errors(scores, len(members))
     rows = [
-        (escape(f"{m.name} ({m.weights} weights)"), errors, single)
-        for m, errors, single in zip(members, scores.member_errors, singles, strict=True)
+        (escape(f"{m.name} ({m.weights} weights)"), errors, single, real)
+        for m, errors, single, real in zip(
+            members, scores.member_errors, singles, reals[:-1], strict=True
+        )
     ]
     if len(members) > 1:
-        rows.append(
-            (f"ensemble of {len(members)}", scores.ensemble_errors, scores.ensemble_single_errors)
-        )
+        ensemble = scores.ensemble_errors, scores.ensemble_single_errors, reals[-1]
+        rows.append((f"ensemble of {len(members)}", *ensemble))
     return rows
 
 
@@ -151,11 +187,15 @@ def results_table(members: Sequence[Member], scores: Scores, crops: int, title: 
         table.add_column(column)
     table.add_column("top-1 error %", justify="right")
     table.add_column("top-5 error %", justify="right")
+    if scores.real is not None:
+        table.add_column("ReaL top-1 error %", justify="right")
     with_single = scores.member_single_errors is not None
     if with_single:
         table.add_column("1-crop top-1 %", justify="right")
-    for name, (top1, top5), single in _rows(members, scores):
+    for name, (top1, top5), single, real in _rows(members, scores):
         cells = [name, str(crops), str(scores.images), f"{top1:.2f}", f"{top5:.2f}"]
+        if real is not None:
+            cells.append(f"{real[0]:.2f}")
         if with_single:
             cells.append(f"{single[0]:.2f}" if single else "")
         table.add_row(*cells)
@@ -185,6 +225,13 @@ def print_results(
         left_out.append(f"{scores.corrupt} unreadable")
     if left_out:
         console.print(f"left out: {', '.join(left_out)}")
+    if scores.real is not None:
+        console.print(
+            f"ReaL: {scores.real.images} of {scores.images} images have a label in "
+            f"{escape(str(scores.real.file))} (matched by {scores.real.matched_by}); the ReaL "
+            "errors leave out the others",
+            highlight=False,
+        )
     memory_layout = "channels_last" if settings.channels_last else "NCHW"
     processes = f" x {scores.processes} processes" if scores.processes > 1 else ""
     console.print(

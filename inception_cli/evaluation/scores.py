@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from inception_cli.errors import InputError
 from inception_cli.evaluation.predictions import Predictions
+from inception_cli.evaluation.real_labels import RealLabels, RealScores, real_scores
 from inception_cli.evaluation.scoring import Timing
 
 Errors = tuple[float, float]  # top-1, top-5, in %
@@ -31,6 +32,7 @@ class Scores:
     images_computed: int | None = None  # by this command; the rest came from partial results
     processes: int = 1
     share_outside_forward: float = 0.0
+    real: RealScores | None = None  # under the ImageNet-ReaL labels (--real-labels)
 
     @property
     def images_per_s(self) -> float:
@@ -38,9 +40,15 @@ class Scores:
         return computed / self.wall_time_s if self.wall_time_s > 0 else 0.0
 
 
-def scores_from(predictions: Predictions, timings: Sequence[Timing], device: str) -> Scores:
-    """Errors from each image's top classes; timings from every process (wall time: the
-    slowest's; forward time and the share outside it: the mean over processes)."""
+def scores_from(
+    predictions: Predictions,
+    timings: Sequence[Timing],
+    device: str,
+    real_labels: RealLabels | None = None,
+) -> Scores:
+    """Errors from each image's top classes, also under `real_labels` when given; timings from
+    every process (wall time: the slowest's; forward time and the share outside it: the mean
+    over processes)."""
     if len(predictions) == 0:
         raise InputError("no image could be read; check the data (all files were unreadable)")
     multi = predictions.errors()
@@ -61,4 +69,9 @@ def scores_from(predictions: Predictions, timings: Sequence[Timing], device: str
         images_computed=sum(timing.images for timing in timings),
         processes=len(timings),
         share_outside_forward=max(0.0, 1.0 - forward / wall) if wall > 0 else 0.0,
+        real=(
+            real_scores(real_labels, predictions.positions, predictions.multi)
+            if real_labels is not None
+            else None
+        ),
     )

@@ -25,9 +25,11 @@ from inception_cli.evaluation.data import (
 from inception_cli.evaluation.distributed import World
 from inception_cli.evaluation.loop import loader_for, score_images, sigterm_as_exit
 from inception_cli.evaluation.members import Member, check_same_classes, resolve_members
+from inception_cli.evaluation.output import predictions_path
 from inception_cli.evaluation.partial import PartialResults, key_parts
 from inception_cli.evaluation.predictions import TOP_K, Predictions, concatenate
 from inception_cli.evaluation.progress import EvalProgress
+from inception_cli.evaluation.real_labels import RealLabels, load_real_labels, read_real_labels
 from inception_cli.evaluation.results import (
     build_record,
     evaluation_home,
@@ -63,6 +65,7 @@ class EvalRequest:
     channels_last: bool = True
     devices: int = 1
     output_reserved: bool = False  # `output` is this evaluation's file, created empty
+    real_labels: Path | None = None  # ImageNet-ReaL real.json, scored beside the labels
 
     def check(self) -> None:
         """The mistakes that need no network loaded and no image read."""
@@ -74,6 +77,8 @@ class EvalRequest:
         check_data_option(self.data)
         if self.exclude_blacklist is not None:
             check_blacklist(self.exclude_blacklist)
+        if self.real_labels is not None:
+            read_real_labels(self.real_labels)
 
 
 @dataclass
@@ -86,6 +91,7 @@ class Evaluation:
     members: list[Member]
     eval_data: EvalData
     settings: RunSettings
+    real_labels: RealLabels | None = None
 
     @property
     def heads(self) -> int:
@@ -115,10 +121,15 @@ def prepare(request: EvalRequest, world: World, *, quiet: bool = False) -> Evalu
         processes=world.local_size,
     )
     check_compatible(members, eval_data)
+    real_labels = None
+    if request.real_labels is not None:
+        real_labels = load_real_labels(
+            request.real_labels, eval_data.dataset, members[0].num_classes
+        )
     settings = resolve_settings(
         distributed.device_for(world), request.precision, request.channels_last, request.batch_size
     )
-    return Evaluation(request, world, console, members, eval_data, settings)
+    return Evaluation(request, world, console, members, eval_data, settings, real_labels)
 
 
 def starting_line(evaluation: Evaluation, images: int) -> str:
@@ -197,11 +208,6 @@ def _combine(
     return combined.in_order()
 
 
-def predictions_path(result: Path) -> Path:
-    """Each image's top-5 classes, beside the JSON result: `<result>.npz`."""
-    return result.with_suffix(".npz")
-
-
 def _write_result(
     evaluation: Evaluation,
     partial: PartialResults,
@@ -211,7 +217,8 @@ def _write_result(
     request, console = evaluation.request, evaluation.console
     predictions = _combine(evaluation, earlier, shares)
     device = str(evaluation.settings.device)
-    scores = scores_from(predictions, [timing for _, timing in shares], device)
+    timings = [timing for _, timing in shares]
+    scores = scores_from(predictions, timings, device, evaluation.real_labels)
     EvalProgress(console, len(predictions) + len(predictions.unreadable)).finish(
         scores.images_computed or 0, scores.wall_time_s
     )

@@ -107,6 +107,13 @@ def build_loggers(logger_cfg: DictConfig, run_dir: Path) -> list[Any]:
 
             # A random id kept in the run directory, the sweep or experiment as its group.
             loggers.append(instantiate(cfg, **wandb_logger_arguments(run_dir, cfg)))
+        elif name == "mlflow":
+            from inception_cli.training.tracking import mlflow_logger_arguments
+
+            # The run opened in its store, its id kept; None off rank 0, which alone logs.
+            arguments = mlflow_logger_arguments(run_dir, cfg)
+            if arguments is not None:
+                loggers.append(instantiate(cfg, **arguments))
         else:
             loggers.append(instantiate(cfg, save_dir=str(run_dir)))
     return loggers
@@ -122,7 +129,7 @@ def build_trainer(
     trainer: pl.Trainer = instantiate(
         cfg.trainer,
         precision=resolve_precision(cfg.trainer.precision, str(cfg.trainer.accelerator)),
-        strategy=resolve_strategy(cfg.trainer),
+        strategy=resolve_strategy(cfg.trainer, cfg.get("ddp_timeout_s")),
         logger=loggers,
         callbacks=callbacks,
         plugins=[DurableCheckpointIO(), *cluster_plugins()],

@@ -8,9 +8,12 @@
 - its tags: the model and whether it is residual or pure (catalog.py);
 - its hyperparameters: the resolved config and the facts of summary.json that the config does
   not say (parameters, git revision, global batch, effective learning rate);
-- evaluation results, added to the W&B run's summary by `inception eval`.
+- evaluation results, added to the W&B run's summary by `inception eval`;
+- its MLflow run: opened here before training (in the local store `<run dir>/mlflow`, or on a
+  server), its id kept in `<run dir>/mlflow_id` and continued the same way; its tags say the
+  same as W&B's (model, residual or pure, group) as key-value pairs.
 
-Torch-free; wandb is imported only where a W&B run is opened.
+Torch-free; wandb and mlflow are imported only where their runs are opened.
 """
 
 from __future__ import annotations
@@ -24,10 +27,14 @@ from typing import Any, Literal
 from omegaconf import DictConfig, OmegaConf
 
 from inception_cli import catalog
+from inception_cli.errors import InputError
 from inception_cli.rundir import layout
 from inception_cli.rundir.durable import atomic_write_text
 
 WANDB_ID_FILE = "wandb_id"
+MLFLOW_ID_FILE = "mlflow_id"
+MLFLOW_DIR = "mlflow"  # the local store: mlflow.db and artifacts/
+MLFLOW_EXPERIMENT = "inception"
 HYDRA_SAVED = Path(".hydra") / "hydra.yaml"
 TRAIN_JOB = "train"
 FACTS_FOR_TRACKERS = ("params", "git_rev", "global_batch", "effective_lr")
@@ -38,11 +45,15 @@ def new_wandb_id() -> str:
     return "".join(secrets.choice(ID_ALPHABET) for _ in range(8))
 
 
-def read_wandb_id(run_dir: Path) -> str | None:
+def read_wandb_id(run_dir: Path, file: str = WANDB_ID_FILE) -> str | None:
     try:
-        return (run_dir / WANDB_ID_FILE).read_text().strip() or None
+        return (run_dir / file).read_text().strip() or None
     except OSError:
         return None
+
+
+def read_mlflow_id(run_dir: Path) -> str | None:
+    return read_wandb_id(run_dir, MLFLOW_ID_FILE)
 
 
 def is_continuing(run_dir: Path) -> bool:
@@ -132,6 +143,65 @@ def wandb_logger_arguments(run_dir: Path, logger_cfg: DictConfig) -> dict[str, A
         # sync`, so the run is opened offline through W&B's own setting instead.
         arguments.update(offline=False, mode=wandb_mode())
     return arguments
+
+
+def mlflow_local_uri(run_dir: Path) -> str:
+    """A SQLite store inside the run directory: MLflow 3 refuses its file store by default."""
+    return f"sqlite:///{(run_dir / MLFLOW_DIR / 'mlflow.db').resolve()}"
+
+
+def mlflow_tags(run_dir: Path, configured: Any = None) -> dict[str, str]:
+    """The configured tags, then the model, `kind` (residual or pure), group and job type."""
+    tags = {str(key): str(value) for key, value in (configured or {}).items()}
+    model_and_kind = run_tags(run_dir)  # [model, residual or pure] when the run has a model
+    facts = {
+        "model": model_and_kind[0] if model_and_kind else None,
+        "kind": model_and_kind[1] if len(model_and_kind) > 1 else None,
+        "group": run_group(run_dir),
+    }
+    tags.update({key: str(value) for key, value in facts.items() if value and key not in tags})
+    tags.setdefault("job_type", TRAIN_JOB)
+    return tags
+
+
+def mlflow_logger_arguments(run_dir: Path, logger_cfg: DictConfig) -> dict[str, Any] | None:
+    """What the MLflow logger gets beside its config: the store, and the run, opened here so
+    that a store that cannot be reached stops the run with one line before it trains; its id is
+    kept in the run directory and continued as W&B's is. None off global rank 0: the other
+    ranks log nothing, and opening the store from every rank at once would race to create the
+    local database."""
+    from inception_cli.rundir.claims import global_rank
+
+    if global_rank() != 0:
+        return None
+    # Set before mlflow is first imported, when it decides: no usage report leaves the machine.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    from mlflow.exceptions import MlflowException
+
+    from inception_cli.training.mlflow_logger import open_mlflow_run
+
+    local = not logger_cfg.get("tracking_uri")
+    uri = mlflow_local_uri(run_dir) if local else str(logger_cfg.tracking_uri)
+    name = str(logger_cfg.get("run_name") or run_dir.name)
+    tags = mlflow_tags(run_dir, logger_cfg.get("tags"))
+    experiment = str(logger_cfg.get("experiment_name") or MLFLOW_EXPERIMENT)
+    stored = read_mlflow_id(run_dir) if is_continuing(run_dir) else None
+    artifacts = (run_dir / MLFLOW_DIR / "artifacts").resolve().as_uri() if local else None
+    try:
+        if local:
+            (run_dir / MLFLOW_DIR).mkdir(parents=True, exist_ok=True)
+        run_id = open_mlflow_run(
+            uri, experiment, {**tags, "mlflow.runName": name}, stored, artifacts
+        )
+    except (MlflowException, OSError) as err:
+        message = (str(err).strip() or type(err).__name__).splitlines()[0]
+        raise InputError(
+            f"MLflow store {uri}: {message}; check logger.mlflow.tracking_uri "
+            "(null: a local store in the run directory)"
+        ) from None
+    if run_id != stored:
+        atomic_write_text(run_dir / MLFLOW_ID_FILE, run_id + "\n")
+    return {"tracking_uri": uri, "run_id": run_id, "run_name": name, "tags": tags}
 
 
 def run_hyperparameters(cfg: DictConfig, facts: dict[str, Any]) -> dict[str, Any]:
