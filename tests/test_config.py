@@ -8,21 +8,16 @@ import pytest
 from typer.testing import CliRunner
 
 from inception_cli.cli import app
-from inception_cli.config.compose import compose_train_config, config_dir, group_options
+from inception_cli.config.compose import (
+    compose_train_config,
+    config_dir,
+    config_groups,
+    group_options,
+)
 
 runner = CliRunner()
-GROUPS = [
-    "model",
-    "optimizer",
-    "scheduler",
-    "data",
-    "trainer",
-    "logger",
-    "callbacks",
-    "experiment",
-    "debug",
-]
-NEEDS_ROOT = {"data": {"imagenet"}, "experiment": {"paper"}}
+GROUPS = config_groups()
+NEEDS_ROOT = {"data": {"imagenet", "shards"}, "experiment": {"paper"}}
 
 
 def test_every_group_has_options() -> None:
@@ -54,6 +49,35 @@ def test_default_config_is_the_cpu_quick_look() -> None:
     assert cfg.model.width == 0.25
     assert cfg.trainer.max_epochs == 5, "the quick look must win over the trainer preset"
     assert cfg.data.input_size >= 75  # the valid-padding stems stop below 75 px
+
+
+def test_every_group_is_composed_here() -> None:
+    assert {"model", "data", "trainer", "experiment", "hparams_search", "debug"} <= set(GROUPS)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [["data=imagenet"], ["trainer=8gpu"], ["trainer.devices=8"], ["data=shards", "trainer=gpu"]],
+    ids=" ".join,
+)
+def test_groups_other_than_the_experiment_keep_the_quick_look(
+    overrides: list[str], tmp_path: Path
+) -> None:
+    """What docs/training.md says: the quarter width and the five epochs belong to the quick
+    look, so a data set or a trainer preset alone does not bring the paper's network."""
+    cfg = compose_train_config([*overrides, f"data.root={tmp_path}"])
+    assert (cfg.model.width, cfg.trainer.max_epochs) == (0.25, 5)
+    assert cfg.optimizer._target_ == "torch.optim.RMSprop"
+
+
+@pytest.mark.parametrize(
+    "overrides", [[], ["data=shards"], ["trainer=multinode"], ["trainer.devices=1"]], ids=" ".join
+)
+def test_the_paper_experiment_replaces_the_quick_look(overrides: list[str], tmp_path: Path) -> None:
+    cfg = compose_train_config(["experiment=paper", *overrides, f"data.root={tmp_path}"])
+    assert (cfg.model.width, cfg.trainer.max_epochs) == (1.0, 160)
+    assert cfg.optimizer._target_ == "inception_cli.training.rmsprop_tf.RMSpropTF"
+    assert cfg.data.augment == "inception" and cfg.optimizer.lr_reference_batch == 32
 
 
 def test_data_presets_set_only_data_keys() -> None:
