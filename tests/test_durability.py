@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,7 @@ from inception_cli.training.checkpointing import (
     DurableCheckpointIO,
     agreed_resume_checkpoint,
 )
-
-SUPPORT = Path(__file__).parent / "support"
+from tests.support.user import train_with_faults
 
 
 def saved_step(path: Path) -> int:
@@ -137,20 +135,7 @@ def test_a_choice_left_by_an_earlier_launch_is_not_read(
 
 
 def train(cwd: Path, *args: str, run_id: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "OMP_NUM_THREADS": "1",
-        "INCEPTION_RUN_ID": run_id,
-        "PYTHONPATH": os.pathsep.join([str(SUPPORT), os.environ.get("PYTHONPATH", "")]),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "inception_cli", "train", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
+    return train_with_faults(cwd, *args, env={"INCEPTION_RUN_ID": run_id})
 
 
 def test_a_restarted_job_continues_from_previous_when_last_is_gone(tmp_path: Path) -> None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-SUPPORT = Path(__file__).parent / "support"
+from tests.support.user import train_with_faults
+
 # v3 has dropout and the auxiliary head; the embedded data are augmented: every source of
 # randomness a run has is in play. 10 steps an epoch, a checkpoint every 4 steps.
 RUN = [
@@ -30,20 +29,7 @@ RUN = [
 
 
 def train(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "OMP_NUM_THREADS": "1",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": os.pathsep.join([str(SUPPORT), os.environ.get("PYTHONPATH", "")]),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "inception_cli", "train", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
+    return train_with_faults(cwd, *args)
 
 
 def the_run(cwd: Path) -> Path:

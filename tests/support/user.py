@@ -23,6 +23,28 @@ def inception(cwd: Path, *args: str, timeout: float = 600) -> subprocess.Complet
     )
 
 
+def train_with_faults(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`inception train` in a subprocess with tests/support importable, so that an override
+    such as `+callbacks.extra.fault._target_=faults.KillAt` finds the fault it names."""
+    support = str(Path(__file__).parent)
+    return subprocess.run(
+        [sys.executable, "-m", "inception_cli", "train", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": os.pathsep.join([support, os.environ.get("PYTHONPATH", "")]),
+            **(env or {}),
+        },
+    )
+
+
 def fingerprint(folder: Path) -> dict[str, str]:
     """Every file under `folder` and the hash of its bytes."""
     return {
