@@ -91,11 +91,16 @@ def test_sigkill_then_resume_equals_a_run_never_stopped(
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     run_dir = the_run(tmp_path)
-    assert json.loads((run_dir / "summary.json").read_text())["status"] == "running"
+    before = json.loads((run_dir / "summary.json").read_text())
+    assert before["status"] == "running"
 
     resumed = train(tmp_path, f"resume={run_dir}", "trust_config=true")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert_same_run(run_dir, reference)
+    # The run's clock goes on: the same start, more wall time.
+    after = json.loads((run_dir / "summary.json").read_text())
+    assert after["started_at"] == before["started_at"]
+    assert after["wall_time_s"] > before["wall_time_s"]
 
 
 @pytest.mark.slow

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -169,74 +164,6 @@ def test_multirun_gives_one_run_directory_per_model(inception, tmp_path: Path) -
     for name in ("Inception-v3", "Inception-ResNet-v1", "Inception-v4", "Inception-ResNet-v2"):
         assert name in top1.legend
     assert (tmp_path / "figures" / "convergence_top1.png").stat().st_size > 1000
-
-
-@pytest.mark.slow
-def test_resume_after_sigkill_continues_the_same_run(tmp_path: Path) -> None:
-    args = [
-        *TINY,
-        "data.num_train=96",
-        "data.batch_size=2",  # 48 steps per epoch
-        "trainer.max_epochs=2",
-        "callbacks.checkpoint_every_n_train_steps=5",
-    ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "inception_cli", "train", *args],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    runs_root = tmp_path / "runs"
-    deadline = time.monotonic() + 240
-    run_dir = None
-    while time.monotonic() < deadline and process.poll() is None:
-        found = list(runs_root.glob("*/checkpoints/last.ckpt")) if runs_root.exists() else []
-        if found:
-            run_dir = found[0].parents[1]
-            if len(read_rows(run_dir)) >= 12:  # mid first epoch, after two checkpoints
-                break
-        time.sleep(0.2)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert run_dir is not None, "the run wrote no checkpoint before the deadline"
-
-    before = read_rows(run_dir)
-    summary_before = json.loads((run_dir / "summary.json").read_text())
-    assert summary_before["status"] == "running"
-    checkpoint = torch.load(
-        run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
-    )
-    saved_step = checkpoint["global_step"]
-    assert 0 < saved_step < 48, "killed mid-epoch"
-
-    result = subprocess.run(
-        [sys.executable, "-m", "inception_cli", "train", f"resume={run_dir}"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert [p for p in runs_root.iterdir()] == [run_dir], "resume must not start a new run"
-
-    after = read_rows(run_dir)
-    kept = [r for r in before if int(r["step"]) < saved_step]
-    assert after[: len(kept)] == kept, "rows logged before the checkpoint are kept as they were"
-    steps = [int(r["step"]) for r in after if r["train/loss"]]
-    assert steps == list(range(96)), "every step logged once, none lost, none twice"
-    assert [int(r["epoch"]) for r in after if r["val/top1_error"]] == [0, 1]
-    replayed = list(run_dir.glob("metrics.replayed*.csv"))
-    assert len(before) == len(kept) or replayed, "rows after the checkpoint are set aside, not lost"
-
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["status"] == "finished" and summary["epochs"] == 2 and summary["steps"] == 96
-    assert summary["started_at"] == summary_before["started_at"]
-    assert summary["wall_time_s"] > summary_before["wall_time_s"]
-    times = [float(r["time/elapsed_s"]) for r in after if r["train/loss"]]
-    assert times[-1] > times[0]
 
 
 @pytest.mark.slow
