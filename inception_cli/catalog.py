@@ -1,8 +1,8 @@
 """What the tool knows about each network, without importing torch.
 
-One entry per model: the CLI, `runs.py` and `compare` read these facts here, and the family file
+One entry per model: the CLI, `rundir/` and `compare` read these facts here, and the family file
 in `models/` registers the network under the same name (a test checks both sides agree, and that
-every entry has its `conf/model/<name>.yaml`). Adding a model is its family file and its YAML.
+every entry has its `conf/model/<name>.yaml`). Adding a model is its family file, an entry here and its YAML.
 
 Sources: the paper (Szegedy, Ioffe, Vanhoucke, Alemi 2016, arXiv 1602.07261) for the names and the
 residual/pure pairs of Figs 21-26; timm for the architecture names and the published weight tags.

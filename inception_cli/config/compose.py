@@ -95,7 +95,7 @@ def check_overrides(overrides: Sequence[str]) -> None:
         if not _has_key(defaults, key):
             raise InputError(_unknown_key_message(defaults, key))
         if key in OWN_TYPES:
-            continue  # checked against its rule (config_rules.py) once composed
+            continue  # checked against its rule (config/rules.py) once composed
         current = OmegaConf.select(defaults, key, throw_on_missing=False)
         for value in _values_of(override):
             _check_type(key, current, value)

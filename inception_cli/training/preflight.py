@@ -1,5 +1,5 @@
 """Everything `inception train` can check before the training process starts and before a run
-directory exists: every job of a sweep, each value against its rule (config_rules.py), the
+directory exists: every job of a sweep, each value against its rule (config/rules.py), the
 hardware a preset asks for, and the packages of the loggers it names. Torch-free."""
 
 from __future__ import annotations
