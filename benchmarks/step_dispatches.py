@@ -2,6 +2,7 @@
 against the step of `inception train experiment=paper` with each part of the recipe taken away.
 
     python benchmarks/step_dispatches.py                      # CPU, tiny v4: about 2 minutes
+    python benchmarks/step_dispatches.py --only-recipe --breakdown 40   # what the recipe adds
     python benchmarks/step_dispatches.py --device cuda --width 1 --size 299 --batch 128 \
         --workers 15 [--jpegs DIR]                           # as benchmarks/gpu_feed.sh runs it
 
@@ -10,7 +11,8 @@ so a step that dispatches several times the operations of the plain step can be 
 thread rather than by the device, however fast the loader is. The figures are counts, not
 timings: they are the same on any machine for the same versions of torch and Lightning, and
 each row's difference from the row above says what one part of the recipe costs in launches.
-With `--device cuda` the device's kernels per step and both clocks are printed as well.
+With `--device cuda` the device's kernels per step and both clocks are printed as well. The
+breakdown at the end lists the operations, by name, whose count per step the recipe raises most.
 
 Rows:
 - plain step: forward, cross-entropy, backward, SGD with momentum (foreach), as the bench;
@@ -29,6 +31,7 @@ import io
 import os
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 PROFILED_STEPS = 4
+OP_PREFIX = "op:"  # per-operation counts in a row, beside its totals
 WARMUP_STEPS = 6
 DDP_ON_ONE = "ddp-on-one-process"  # not an override: set on the composed config
 VARIANTS: dict[str, list[str]] = {
@@ -84,15 +88,17 @@ def stop_profile(profiler: Any, started: float, device: str) -> dict[str, float]
     wall_s = time.perf_counter() - started
     profiler.__exit__(None, None, None)
     events = profiler.events()
-    top_level = sum(
-        1
+    top_level = Counter(
+        event.name
         for event in events
         if event.name.startswith("aten::")
         and (event.cpu_parent is None or not event.cpu_parent.name.startswith("aten::"))
     )
     kernels = sum(1 for event in events if event.device_type.name == "CUDA")
+    per_step = {name: count / PROFILED_STEPS for name, count in top_level.items()}
     return {
-        "ops": top_level / PROFILED_STEPS,
+        **{f"{OP_PREFIX}{name}": count for name, count in per_step.items()},
+        "ops": sum(per_step.values()),
         "kernels": kernels / PROFILED_STEPS,
         "host_ms": 1e3 * host_s / PROFILED_STEPS,
         "wall_ms": 1e3 * wall_s / PROFILED_STEPS,
@@ -183,6 +189,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--workers", type=int, default=1, help="loader workers of the recipe")
     parser.add_argument("--jpegs", type=Path, help="an image folder (train/, val/) to read")
+    parser.add_argument(
+        "--breakdown", type=int, default=12, help="operations the recipe adds most, listed"
+    )
+    parser.add_argument(
+        "--only-recipe", action="store_true", help="the plain step and the whole recipe alone"
+    )
     return parser.parse_args(argv)
 
 
@@ -219,11 +231,23 @@ def main() -> None:
     plain = plain_step(args)
     print_row("plain step (inception bench --mode train)", plain, cuda)
     recipe: dict[str, float] = {}
-    for label, extra in VARIANTS.items():
+    for label, extra in list(VARIANTS.items())[: 1 if args.only_recipe else None]:
         row = recipe_step(args, jpegs, extra)
         recipe = recipe or row  # the first row: the whole recipe
         print_row(label, row, cuda)
     print(f"recipe / plain step, operations: {recipe['ops'] / plain['ops']:.2f}")
+    print_breakdown(plain, recipe, args.breakdown)
+
+
+def print_breakdown(plain: dict[str, float], recipe: dict[str, float], count: int) -> None:
+    """The operations whose count per step the recipe raises most over the plain step."""
+    names = {key for key in [*plain, *recipe] if key.startswith(OP_PREFIX)}
+    added = {key: recipe.get(key, 0.0) - plain.get(key, 0.0) for key in names}
+    listed = sorted(added.items(), key=lambda item: -abs(item[1]))[:count]
+    if listed:
+        print("operations per step, recipe minus plain step:")
+    for key, difference in listed:
+        print(f"  {key.removeprefix(OP_PREFIX):38s} {difference:+7.1f}")
 
 
 if __name__ == "__main__":

@@ -182,3 +182,99 @@ def test_uint8_rounding_is_the_only_difference_from_float() -> None:
     exact = torch.nn.functional.interpolate(image, size=(32, 32), mode="bilinear") / 255
     rounded = resize_square(image[0].to(torch.uint8), 32, "bilinear").float() / 255
     assert (exact[0] - rounded).abs().max() <= 0.5 / 255 + 1e-6
+
+
+def tf_rgb_to_hsv(pixel: list[float]) -> tuple[float, float, float]:
+    """TensorFlow's kernel (adjust_hue_op.cc, rgb_to_hsv) on one pixel, in Python floats."""
+    red, green, blue = pixel
+    value, low = max(pixel), min(pixel)
+    spread = value - low
+    saturation = spread / value if value > 0 else 0.0
+    if spread <= 0:
+        return 0.0, saturation, value
+    norm = 1.0 / (6.0 * spread)
+    if red == value:
+        hue = norm * (green - blue)
+    elif green == value:
+        hue = norm * (blue - red) + 2.0 / 6.0
+    else:
+        hue = norm * (red - green) + 4.0 / 6.0
+    return (hue + 1.0 if hue < 0 else hue), saturation, value
+
+
+def tf_hsv_to_rgb(hue: float, saturation: float, value: float) -> list[float]:
+    chroma = saturation * value
+    sixths = hue * 6.0
+    x = chroma * (1.0 - abs(sixths % 2.0 - 1.0))
+    sector = min(max(int(sixths // 1), 0), 5)
+    rgb = [(chroma, x, 0.0), (x, chroma, 0.0), (0.0, chroma, x), (0.0, x, chroma)]
+    rgb += [(x, 0.0, chroma), (chroma, 0.0, x)]
+    return [channel + value - chroma for channel in rgb[sector]]
+
+
+def tf_distort_one_image(image: torch.Tensor, row: list[float]) -> torch.Tensor:
+    """TF-slim's distort_color on one (3, H, W) image, pixel by pixel, written out."""
+    ordering, *values = row
+    value_of = dict(zip(("brightness", "saturation", "hue", "contrast"), values, strict=True))
+    pixels = image.double()
+    for operation in ORDERINGS[round(ordering)]:
+        amount = value_of[operation]
+        if operation == "brightness":
+            pixels = pixels + amount
+        elif operation == "contrast":
+            mean = pixels.mean(dim=(1, 2), keepdim=True)
+            pixels = (pixels - mean) * amount + mean
+        else:
+            flat = pixels.flatten(1).T.tolist()
+            out = []
+            for pixel in flat:
+                hue, saturation, value = tf_rgb_to_hsv(pixel)
+                if operation == "saturation":
+                    saturation = min(max(saturation * amount, 0.0), 1.0)
+                else:
+                    hue = (hue + amount) % 1.0
+                out.append(tf_hsv_to_rgb(hue, saturation, value))
+            pixels = torch.tensor(out, dtype=torch.float64).T.reshape(pixels.shape)
+    return pixels.clamp(0.0, 1.0).float()
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["four orderings", "fast mode"])
+def test_colour_distortion_of_a_batch_is_each_images_own(fast: bool) -> None:
+    """Distorted as a batch, with every ordering in it, each image is what TF-slim's
+    distort_color makes of it alone (the batch takes the orderings' operations in one merged
+    order, each image skipping the steps that are not its own)."""
+    torch.manual_seed(0)
+    images = torch.rand(24, 3, 6, 7)
+    images[0] = 0.0  # V = 0 and no spread: S and H are 0
+    images[1, :, :3] = 1.0  # no spread
+    images[2, :2, 0], images[2, 2, 0] = 0.9, 0.1  # red and green tie for the maximum
+    rows = torch.stack([draw_color_parameters(fast) for _ in range(len(images))])
+    if not fast:
+        rows[:, 0] = torch.arange(len(images)) % 4  # every ordering, interleaved
+    batched = distort_colors(images.contiguous(memory_format=torch.channels_last), rows)
+    for image, row, result in zip(images, rows.tolist(), batched, strict=True):
+        torch.testing.assert_close(result, tf_distort_one_image(image, row), atol=2e-6, rtol=0)
+    alone = torch.cat([distort_colors(images[i : i + 1], rows[i : i + 1]) for i in range(4)])
+    torch.testing.assert_close(batched[:4], alone, atol=1e-6, rtol=0)
+
+
+def test_colour_distortion_is_a_few_operations_whatever_the_batch() -> None:
+    """On a GPU every operation is a kernel launch: the batch's operations do not grow with
+    its images or with the orderings drawn for them."""
+    from torch.profiler import profile
+
+    def count(images: int) -> int:
+        rows = torch.stack([draw_color_parameters(False) for _ in range(images)])
+        rows[:, 0] = torch.arange(images) % 4
+        batch = torch.rand(images, 3, 4, 4)
+        distort_colors(batch, rows)  # the constants' first copy to the device
+        with profile() as traced:
+            distort_colors(batch, rows)
+        return sum(
+            1
+            for event in traced.events()
+            if event.name.startswith("aten::")
+            and (event.cpu_parent is None or not event.cpu_parent.name.startswith("aten::"))
+        )
+
+    assert count(4) == count(128) <= 130

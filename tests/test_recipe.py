@@ -1,5 +1,6 @@
 """The training recipe, piece by piece, against values worked out by hand: the schedules, the
-moving-average ramp, the weight-decay groups, the auxiliary loss and the CSV logger."""
+moving-average ramp, the weight-decay groups, the auxiliary loss, the CSV logger and gradient
+clipping."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import math
 from functools import partial
 from pathlib import Path
 
+import lightning.pytorch as pl
 import pytest
 import torch
 from torch import nn
@@ -195,3 +197,118 @@ def test_csv_logger_leaves_training_steps_to_the_row_writer(tmp_path: Path) -> N
     logger.log_metrics({"val/top1_error": 50.0}, step=0)
     _, rows = read_csv(tmp_path / "metrics.csv")
     assert [(r["train/loss"], r["val/top1_error"]) for r in rows] == [("", "50.0")]
+
+
+def deep_network() -> nn.Module:
+    return nn.Sequential(*[nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4)) for _ in range(50)])
+
+
+def with_gradients(network: nn.Module, scale: float) -> nn.Module:
+    generator = torch.Generator().manual_seed(0)
+    for param in network.parameters():
+        param.grad = scale * torch.randn(param.shape, generator=generator)
+    return network
+
+
+def top_level_operations(function) -> list[str]:
+    from torch.profiler import profile
+
+    with profile() as traced:
+        function()
+    return [
+        event.name
+        for event in traced.events()
+        if event.name.startswith("aten::")
+        and (event.cpu_parent is None or not event.cpu_parent.name.startswith("aten::"))
+    ]
+
+
+@pytest.mark.parametrize("scale", [10.0, 1e-3], ids=["clipped", "below the norm"])
+def test_gradient_clipping_is_torchs_in_a_few_operations(scale: float) -> None:
+    """torch's clip_grad_norm_ takes one more operation per gradient (a `.to` of its norm):
+    about 450 a step for Inception-v4, each a dispatch from the host on a GPU."""
+    from inception_cli.training.module import clip_grad_norm
+
+    ours, theirs = with_gradients(deep_network(), scale), with_gradients(deep_network(), scale)
+    total = clip_grad_norm(ours.parameters(), 2.0)
+    expected = torch.nn.utils.clip_grad_norm_(theirs.parameters(), 2.0)
+    assert torch.equal(total, expected)
+    for mine, reference in zip(ours.parameters(), theirs.parameters(), strict=True):
+        assert torch.equal(mine.grad, reference.grad)
+    norm = torch.linalg.vector_norm(torch.cat([p.grad.flatten() for p in ours.parameters()]))
+    assert float(norm) == pytest.approx(min(float(expected), 2.0), rel=1e-5)
+    operations = top_level_operations(lambda: clip_grad_norm(ours.parameters(), 2.0))
+    assert len(operations) <= 10, operations
+    assert operations.count("aten::_foreach_norm") == operations.count("aten::_foreach_mul_") == 1
+
+
+class Recording(torch.optim.SGD):
+    """SGD that keeps the gradients it is given, after Lightning's clipping."""
+
+    def step(self, closure=None):  # type: ignore[no-untyped-def, override]
+        loss = closure() if closure is not None else None  # forward, backward, clipping
+        self.seen = [p.grad.clone() for group in self.param_groups for p in group["params"]]
+        super().step()
+        return loss
+
+
+class LinearNetwork(nn.Module):
+    num_classes = 3
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(*[nn.Linear(6, 6) for _ in range(8)])
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x))
+
+
+class UnclippedGradients(pl.Callback):
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:  # type: ignore[no-untyped-def]
+        self.seen = [p.grad.clone() for group in optimizer.param_groups for p in group["params"]]
+
+
+@pytest.mark.parametrize("algorithm", ["norm", "value"])
+def test_the_trainer_clips_gradients_as_torch_does(
+    algorithm: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By norm through `clip_grad_norm`, never torch's per-tensor path; by value as Lightning."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    if algorithm == "norm":
+
+        def refused(*args, **kwargs):  # type: ignore[no-untyped-def]
+            raise AssertionError("clipping by norm went through torch's clip_grad_norm_")
+
+        monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", refused)
+    torch.manual_seed(0)
+    module = InceptionClassifier(
+        LinearNetwork(), partial(Recording, lr=0.1), label_smoothing=0.0, ema_decay=None
+    )
+    data = TensorDataset(100 * torch.randn(8, 6), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1]))
+    unclipped = UnclippedGradients()
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=1,
+        gradient_clip_val=0.01,
+        gradient_clip_algorithm=algorithm,
+        callbacks=[unclipped],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(module, DataLoader(data, batch_size=8))
+    clipped = trainer.optimizers[0].seen
+    expected = [grad.clone() for grad in unclipped.seen]
+    if algorithm == "norm":
+        from torch.nn.utils import get_total_norm
+
+        total = get_total_norm(expected)
+        assert float(total) > 0.01  # the clipping changed them
+        expected = [grad * (0.01 / (total + 1e-6)) for grad in expected]
+    else:
+        expected = [grad.clamp(-0.01, 0.01) for grad in expected]
+    for mine, reference in zip(clipped, expected, strict=True):
+        torch.testing.assert_close(mine, reference, rtol=1e-6, atol=1e-9)

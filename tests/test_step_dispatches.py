@@ -1,7 +1,9 @@
-"""The training step of `experiment=paper` dispatches not much more than the plain step the
-bench times (benchmarks/step_dispatches.py): on a GPU every operation is a kernel launch from
-one host thread, and a recipe with three times the plain step's operations (a DDP wrapper
-around one process, one operation per tensor for the moving average) ran at half its rate."""
+"""The training step of `experiment=paper` dispatches at most 1.2 times the operations of the
+plain step the bench times (benchmarks/step_dispatches.py): on a GPU every operation is a
+kernel launch from one host thread, and a recipe with three times the plain step's operations
+(a DDP wrapper around one process, one operation per tensor for the moving average) ran at
+half its rate. Gradient clipping (a `.to` per gradient in torch's) and the colour distortion
+(per group of images) were most of what was left."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "step_dispatches.p
 
 
 @pytest.mark.slow
-def test_the_paper_recipe_dispatches_at_most_twice_the_plain_step(tmp_path: Path) -> None:
+def test_the_paper_recipe_dispatches_at_most_1_2_times_the_plain_step(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("step_dispatches", SCRIPT)
     assert spec is not None and spec.loader is not None
     script = importlib.util.module_from_spec(spec)
@@ -30,5 +32,5 @@ def test_the_paper_recipe_dispatches_at_most_twice_the_plain_step(tmp_path: Path
     # Nothing of that DDP run is left for a later one to collide with (its port).
     assert dict(os.environ) == environment and not torch.distributed.is_initialized()
     assert plain > 1000  # the network's forward and backward were counted
-    assert recipe <= 2 * plain, (recipe, plain)
+    assert recipe <= 1.2 * plain, (recipe, plain)
     assert ddp_on_one > recipe + 1000  # what the single-device strategy saves
