@@ -49,6 +49,7 @@ class Network:
     flops_per_step: int
     folded_batchnorm: bool = False
     compile_error: str | None = None
+    compile_s: float | None = None  # the first step of the compiled network, compilation included
     block_seconds: list[float] | None = None
     peak_memory_mb: float = 0.0
 
@@ -125,7 +126,11 @@ def prepare_network(settings: BenchSettings, label: str, mode: str, console: Con
         compiled = torch.compile(model)
         network.step = make_step(compiled, settings, mode)  # type: ignore[arg-type]
         try:
+            synchronize(settings.device)
+            started = time.perf_counter()
             network.step()  # compilation happens here, at the first call
+            synchronize(settings.device)
+            network.compile_s = time.perf_counter() - started
         except Exception as err:  # torch.compile fails in many ways: no compiler, unsupported op
             network.compile_error = f"{type(err).__name__}: {first_line(err)}"
             console.print(
@@ -173,6 +178,7 @@ def network_record(
         "folded_batchnorm": network.folded_batchnorm,
         "compiled": settings.compile and network.compile_error is None,
         "compile_error": network.compile_error,
+        "compile_s": network.compile_s,
     }
 
 

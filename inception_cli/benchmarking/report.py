@@ -81,13 +81,21 @@ def print_networks(
             f"{row['gflops_per_s']:.1f}",
             f"{100 * row['share_of_peak']:.1f}",
             f"{row['peak_memory_mb']:.0f}",
-            "yes" if row["compiled"] else ("failed" if row["compile_error"] else "no"),
+            compiled_cell(row),
         )
     console.print(table)
     if "vs" in result:
         ratios = ", ".join(f"{ratio:.3f}" for ratio in result["vs"]["ratios"])
         median = result["vs"]["median_ratio"]
         console.print(f"ours/timm images/s per pair: {ratios}; median [bold]{median:.3f}[/]")
+
+
+def compiled_cell(row: dict[str, Any]) -> str:
+    """yes, with the seconds of the first, compiling step; failed; or no."""
+    if row["compiled"]:
+        seconds = row.get("compile_s")
+        return f"yes, {seconds:.0f} s" if seconds is not None else "yes"
+    return "failed" if row["compile_error"] else "no"
 
 
 def data_caption(rows: list[dict[str, Any]], settings: BenchSettings) -> str:

@@ -47,13 +47,12 @@ def evaluate(
     ] = None,
     limit: Annotated[int | None, typer.Option(help="The first N images (default: all).")] = None,
     precision: Annotated[
-        str,
-        typer.Option(
-            help="auto, 32, bf16-mixed or 16-mixed; auto is bf16 where native, as `inception "
-            "train` (about 2x on a CPU with AMX; docs/eval.md has its agreement with float32)."
-        ),
+        str, typer.Option(help="auto (bf16 where the device has it), 32, bf16-mixed or 16-mixed.")
     ] = "auto",
     channels_last: Annotated[bool, typer.Option(help="NHWC memory format.")] = True,
+    compile: Annotated[
+        bool, typer.Option(help="torch.compile the networks (docs/eval.md).")
+    ] = False,
     devices: Annotated[
         int, typer.Option(help="Processes sharing the images: one per GPU, or CPU cores split.")
     ] = 1,
@@ -81,6 +80,7 @@ def evaluate(
         limit=limit,
         precision=precision,
         channels_last=channels_last,
+        compile=compile,
         devices=devices,
         real_labels=real_labels,
     )

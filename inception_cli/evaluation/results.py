@@ -119,6 +119,8 @@ def throughput_record(scores: Scores, settings: RunSettings) -> dict[str, Any]:
         "wall_time_s": scores.wall_time_s,
         "forward_time_s": scores.forward_time_s,
         "share_outside_forward": scores.share_outside_forward,
+        "compiled": settings.compile,
+        "compile_time_s": scores.compile_time_s,
         "images_computed": computed,
         "images_from_partial_results": scores.images + scores.corrupt - computed,
     }
@@ -234,8 +236,14 @@ def print_results(
         )
     memory_layout = "channels_last" if settings.channels_last else "NCHW"
     processes = f" x {scores.processes} processes" if scores.processes > 1 else ""
+    compiled = (
+        f", compiled: {scores.compile_time_s:.1f} s of first passes included"
+        if settings.compile
+        else ""
+    )
     console.print(
         f"{scores.images_per_s:.1f} images/s on {scores.device}{processes} "
-        f"({settings.precision}, {memory_layout}); {100 * scores.share_outside_forward:.0f}% of the time "
+        f"({settings.precision}, {memory_layout}{compiled}); "
+        f"{100 * scores.share_outside_forward:.0f}% of the time "
         "outside the forward passes (decoding, cropping, transfers)"
     )

@@ -33,6 +33,7 @@ class Scores:
     processes: int = 1
     share_outside_forward: float = 0.0
     real: RealScores | None = None  # under the ImageNet-ReaL labels (--real-labels)
+    compile_time_s: float = 0.0  # first passes of compiled networks, in the wall time (slowest)
 
     @property
     def images_per_s(self) -> float:
@@ -69,6 +70,7 @@ def scores_from(
         images_computed=sum(timing.images for timing in timings),
         processes=len(timings),
         share_outside_forward=max(0.0, 1.0 - forward / wall) if wall > 0 else 0.0,
+        compile_time_s=max(timing.compile_s for timing in timings),
         real=(
             real_scores(real_labels, predictions.positions, predictions.multi)
             if real_labels is not None

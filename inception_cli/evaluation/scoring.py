@@ -34,6 +34,7 @@ class Timing:
     wall_s: float = 0.0
     forward_s: float = 0.0
     images: int = 0  # handled in this run (scored or found unreadable), not from partial results
+    compile_s: float = 0.0  # first passes of compiled networks, compilation included
 
 
 def top_classes(probabilities: Tensor, k: int) -> np.ndarray:
@@ -57,6 +58,11 @@ class Scorer:
             .to(memory_format=settings.memory_format)
             for member in members
         ]
+        # torch.compile compiles each network at its first pass, and again for another batch
+        # size (the last, smaller batch).
+        self.uncompiled = {id(model) for model in self.models} if settings.compile else set()
+        for model in self.models if settings.compile else []:
+            model.compile()
         self.statistics = {
             member.preprocessing: (
                 torch.tensor(member.preprocessing.mean, device=device).view(-1, 1, 1),
@@ -132,5 +138,10 @@ class Scorer:
             logits = logits[0]
         probs = logits.float().softmax(dim=1)
         self.synchronize()
-        self.timing.forward_s += time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        self.timing.forward_s += seconds
+        if id(model) in self.uncompiled:
+            self.uncompiled.discard(id(model))
+            self.timing.compile_s += seconds
+            print(f"compiled in {seconds:.1f} s (the first forward pass, compilation included)")
         return probs

@@ -63,6 +63,7 @@ class EvalRequest:
     limit: int | None = None
     precision: str = "auto"  # docs/eval.md: its agreement with float32, measured
     channels_last: bool = True
+    compile: bool = False  # torch.compile the folded networks
     devices: int = 1
     output_reserved: bool = False  # `output` is this evaluation's file, created empty
     real_labels: Path | None = None  # ImageNet-ReaL real.json, scored beside the labels
@@ -127,7 +128,11 @@ def prepare(request: EvalRequest, world: World, *, quiet: bool = False) -> Evalu
             request.real_labels, eval_data.dataset, members[0].num_classes
         )
     settings = resolve_settings(
-        distributed.device_for(world), request.precision, request.channels_last, request.batch_size
+        distributed.device_for(world),
+        request.precision,
+        request.channels_last,
+        request.batch_size,
+        compile=request.compile,
     )
     return Evaluation(request, world, console, members, eval_data, settings, real_labels)
 
@@ -142,9 +147,11 @@ def starting_line(evaluation: Evaluation, images: int) -> str:
         else str(settings.device)
     )
     memory_layout = "channels_last" if settings.channels_last else "NCHW"
+    compiled = ", compiled" if settings.compile else ""
     return (
         f"evaluating {images} images, {crops} crop{'s' if crops > 1 else ''} each, on {where} "
-        f"({settings.precision}, {memory_layout}, {per_pass} image{'s' if per_pass > 1 else ''} per pass)"
+        f"({settings.precision}, {memory_layout}{compiled}, "
+        f"{per_pass} image{'s' if per_pass > 1 else ''} per pass)"
     )
 
 

@@ -48,6 +48,9 @@ class RunSettings(precisions.CastSettings):
     precision: str  # "32", "bf16-mixed" or "16-mixed" ("auto" resolved)
     channels_last: bool
     inputs_per_pass: int  # network inputs per forward pass (--batch-size)
+    # torch.compile the folded networks (--compile). Not in as_dict: compiled and eager passes
+    # give the same predictions up to rounding, so partial results of either continue the other.
+    compile: bool = False
 
     def images_per_pass(self, inputs_per_image: int) -> int:
         """Whole images per forward pass: several when their crops fit in one pass."""
@@ -58,7 +61,12 @@ class RunSettings(precisions.CastSettings):
 
 
 def resolve_settings(
-    device: torch.device, precision: str, channels_last: bool, batch_size: int | None
+    device: torch.device,
+    precision: str,
+    channels_last: bool,
+    batch_size: int | None,
+    *,
+    compile: bool = False,
 ) -> RunSettings:
     """`auto` precision and the default batch for this device."""
     check_precision(precision)
@@ -66,4 +74,4 @@ def resolve_settings(
     accelerator = "gpu" if device.type == "cuda" else "cpu"
     resolved = str(resolve_precision(precision, accelerator, float32="32"))
     inputs = batch_size or DEFAULT_INPUTS_PER_PASS.get(device.type, DEFAULT_INPUTS_PER_PASS["cpu"])
-    return RunSettings(device, resolved, channels_last, inputs)
+    return RunSettings(device, resolved, channels_last, inputs, compile)

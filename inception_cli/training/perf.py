@@ -71,6 +71,7 @@ class PerformanceMetrics(pl.Callback):
         self.peak_flops: float | None = None
         self.flops_per_image: float | None = None
         self.ready_at: float | None = None  # when the previous step's work ended
+        self.compile_started: float | None = None  # the first step of a compiled network
         self._reset_window(time.perf_counter())
 
     def _reset_window(self, now: float) -> None:
@@ -105,12 +106,20 @@ class PerformanceMetrics(pl.Callback):
         if self.flops_per_image is None:
             self.flops_per_image = training_flops_per_image(self.model_factory, batch_images(batch))
             self.left_out_s += time.perf_counter() - now
+            if getattr(getattr(pl_module, "model", None), "_compiled_call_impl", None):
+                self.compile_started = time.perf_counter()  # torch.compile works in this step
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, *_: Any
     ) -> None:
         if not trainer.is_global_zero:
             return
+        if self.compile_started is not None:
+            if trainer.strategy.root_device.type == "cuda":
+                torch.cuda.synchronize()
+            seconds = time.perf_counter() - self.compile_started
+            self.compile_started = None
+            print(f"compiled in {seconds:.1f} s (the first training step, compilation included)")
         self.images += len(batch_images(batch))
         if trainer.fit_loop._should_accumulate() or not is_logging_step(trainer):
             return
