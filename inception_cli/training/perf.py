@@ -12,12 +12,17 @@ Each figure covers the steps since the previous one, validation left out. They a
 `pl_module.log`, so they reach every logger and, through `StepRows`, metrics.csv: this callback
 must come before `StepRows`, and its `step_end` marker after every other callback, so that the
 time the other callbacks take (checkpoints) is not counted as waiting for data.
+
+With `compile=true` the first training step of a session compiles the network: its time,
+compilation included, is printed ("compiled in N s") and stays in the first window's figures.
+`StepProfiler` is the profiler of the `debug=profile` preset (docs/performance.md).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
@@ -152,3 +157,90 @@ class PerformanceMetrics(pl.Callback):
             self.left_out_s += now - self.validation_start
             self.validation_start = None
             self.ready_at = now
+
+
+class StepProfiler(pl.Callback):
+    """`debug=profile`: torch's profiler over `active` training steps, after `wait` steps left
+    out (compilation, cuDNN's algorithm search, the allocator's growth) and `warmup` steps
+    recorded and dropped (the profiler's own start). The steps are counted from the first of
+    this session. Writes, in the folder `profile` of the run directory,
+    `rank<N>-steps<A>-<B>.pt.trace.json` (Chrome's trace format, which Perfetto,
+    chrome://tracing and TensorBoard's profiler plugin open) and `...-operations.txt`, the
+    operations that took the most self time (device time on a GPU); rank 0 prints that table
+    when training ends."""
+
+    def __init__(
+        self, wait: int = 8, warmup: int = 2, active: int = 5, row_limit: int = 25
+    ) -> None:
+        self.wait, self.warmup, self.active, self.row_limit = wait, warmup, active, row_limit
+        self.profiler: Any = None
+        self.first_step = 0
+        self.report: str | None = None
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        from torch.profiler import ProfilerActivity, profile, schedule
+
+        cuda = trainer.strategy.root_device.type == "cuda"
+        self.first_step = trainer.global_step
+        self.profiler = profile(
+            activities=[ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if cuda else [])],
+            schedule=schedule(wait=self.wait, warmup=self.warmup, active=self.active, repeat=1),
+            on_trace_ready=lambda profiler: self._write(trainer, profiler, cuda),
+        )
+        self.profiler.start()
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if self.profiler is not None:
+            self.profiler.step()
+
+    def _write(self, trainer: pl.Trainer, profiler: Any, cuda: bool) -> None:
+        first = self.first_step + self.wait + self.warmup
+        steps = f"steps {first}-{first + self.active - 1}"
+        trace, table_file = profile_paths(
+            Path(trainer.default_root_dir), trainer.global_rank, steps.replace(" ", "")
+        )
+        profiler.export_chrome_trace(str(trace))
+        sort_by = "self_device_time_total" if cuda else "self_cpu_time_total"
+        table = profiler.key_averages().table(sort_by=sort_by, row_limit=self.row_limit)
+        table_file.write_text(table)
+        self.report = (
+            f"profiled training {steps}, operations by self {'device' if cuda else 'CPU'} "
+            f"time:\n{table}\ntrace: {trace} (Perfetto: https://ui.perfetto.dev, "
+            "chrome://tracing, or TensorBoard's profiler plugin)"
+        )
+
+    def _stop(self) -> None:
+        if self.profiler is not None:
+            self.profiler.stop()
+            self.profiler = None
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._stop()
+        if not trainer.is_global_zero:
+            return
+        if self.report is None:
+            last = self.first_step + self.wait + self.warmup + self.active - 1
+            self.report = (
+                f"debug=profile: training ended at step {trainer.global_step}, before the "
+                f"profiled steps had run (up to step {last}); raise trainer.max_steps"
+            )
+        print(self.report, flush=True)
+
+    def on_exception(self, trainer: pl.Trainer, *args: Any) -> None:
+        self._stop()
+
+
+def profile_paths(run_dir: Path, rank: int, steps: str) -> tuple[Path, Path]:
+    """<run dir>/profile/rank<N>-<steps>.pt.trace.json and its -operations.txt; a number
+    after the steps when those steps were profiled before (a run resumed twice from one
+    checkpoint), so nothing is replaced. Each rank has its own names: no rank waits for
+    another."""
+    folder = run_dir / "profile"
+    folder.mkdir(parents=True, exist_ok=True)
+    number = 0
+    while True:
+        stem = f"rank{rank}-{steps}" + (f"-{number}" if number else "")
+        trace = folder / f"{stem}.pt.trace.json"
+        if not trace.exists():
+            return trace, folder / f"{stem}-operations.txt"
+        number += 1
