@@ -28,31 +28,8 @@ date -u +%Y-%m-%dT%H:%MZ
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c "import torch, torchvision, lightning; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'lightning', lightning.__version__, 'cores', $cores)"
 
-echo "== writing $images JPEGs on $cores processes"
-OMP_NUM_THREADS=1 python3 - "$work/jpegs" "$images" <<'EOF'
-import os
-import sys
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
-
-from inception_cli.benchmarking.data import write_synthetic_jpegs
-
-root, count = Path(sys.argv[1]), int(sys.argv[2])
-processes = os.cpu_count() or 1
-chunk = -(-count // processes)
-starts = list(range(0, count, chunk))
-with ProcessPoolExecutor(processes) as pool:
-    jobs = [pool.submit(write_synthetic_jpegs, root, min(chunk, count - s), 4, s) for s in starts]
-    for job in jobs:
-        job.result()
-EOF
-# A small val/ for the training run's validation: the first 32 images of each class, linked.
-for class_dir in "$work"/jpegs/train/*/; do
-  val_dir="$work/jpegs/val/$(basename "$class_dir")"
-  mkdir -p "$val_dir"
-  mapfile -t files < <(find "$class_dir" -name '*.JPEG' | sort)
-  ln "${files[@]:0:32}" "$val_dir/"
-done
+echo "== writing $images JPEGs on $cores processes, and a val/ of 32 a class for validation"
+python3 "$here/synthetic_jpegs.py" "$work/jpegs" "$images"
 inception data pack "$work/jpegs" "$work/shards" --max-side 320 --workers "$cores"
 
 echo "== training step, synthetic data"
