@@ -138,6 +138,7 @@ def train(cwd: Path, *args: str, run_id: str) -> subprocess.CompletedProcess[str
     return train_with_faults(cwd, *args, env={"INCEPTION_RUN_ID": run_id})
 
 
+@pytest.mark.slow  # two training processes: about 30 s
 def test_a_restarted_job_continues_from_previous_when_last_is_gone(tmp_path: Path) -> None:
     """A requeued job (the same launcher id) whose last.ckpt did not survive continues the same
     run directory from previous.ckpt: not from step 0, not in a new directory."""

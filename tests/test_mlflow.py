@@ -1,7 +1,7 @@
-"""`logger=mlflow`: a run and its resume logged to one MLflow run, read back with MLflow's own
-client from the local store in the run directory (and, with `-m slow`, from an `mlflow server`
-on the loopback address); params MLflow accepts; no stray warning, no usage report, one line
-when the store cannot be reached."""
+"""`logger=mlflow`: params MLflow accepts; no stray warning, no usage report, one line when the
+store cannot be reached; and, with `-m slow`, a run and its resume logged to one MLflow run, read
+back with MLflow's own client from the local store in the run directory, and a run logged to an
+`mlflow server` on the loopback address."""
 
 from __future__ import annotations
 
@@ -65,6 +65,7 @@ def assert_logged_like_wandb(client: MlflowClient, run_dir: Path) -> Any:
     return run
 
 
+@pytest.mark.slow  # two training processes: about 30 s
 def test_a_run_and_its_resume_log_to_one_mlflow_run(
     inception, tmp_path: Path, stray_tracking_env: None
 ) -> None:

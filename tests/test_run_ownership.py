@@ -104,6 +104,7 @@ def test_a_continuation_refuses_what_would_make_another_run(
     assert fingerprint(finished_run) == before
 
 
+@pytest.mark.slow  # two training processes: about 30 s
 def test_runs_and_sweeps_started_together_get_their_own_directories(tmp_path: Path) -> None:
     runs = [inception(tmp_path, "train", *FAST) for _ in range(2)]
     sweeps = [inception(tmp_path, "train", "-m", "model=v3", *FAST) for _ in range(2)]
@@ -118,6 +119,7 @@ def test_runs_and_sweeps_started_together_get_their_own_directories(tmp_path: Pa
         assert [p.name for p in (tmp_path / "runs" / sweep).iterdir() if p.is_dir()] == ["0_v3"]
 
 
+@pytest.mark.slow  # two training processes: about 30 s
 def test_a_second_run_in_the_same_slurm_job_gets_a_new_directory(tmp_path: Path) -> None:
     env = {"SLURM_JOB_ID": "4242"}
     for _ in range(2):
