@@ -9,15 +9,14 @@ alike. Only the image's size is needed to draw a crop, and it is read from the f
 
 from __future__ import annotations
 
-import io
 from typing import NamedTuple
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import Tensor
 from torchvision import transforms as v1
 
+from inception_cli.data import pixel_limit
 from inception_cli.data.crops import single_crop_scale
 from inception_cli.data.inception_preprocessing import CropWindow, InceptionTraining, central_crop
 from inception_cli.data.spec import DataSpec
@@ -41,8 +40,7 @@ class EncodedBatch(NamedTuple):
 
 def image_size(data: bytes) -> tuple[int, int]:
     """(height, width) from the file's header, without decoding it."""
-    with Image.open(io.BytesIO(data)) as image:
-        width, height = image.size
+    width, height = pixel_limit.image_size(data, "an image")
     return height, width
 
 

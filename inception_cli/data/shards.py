@@ -132,7 +132,7 @@ class ShardSamples(Dataset[tuple[Any, int]]):
         decode: bool = True,
         max_pixels: int | None = None,
     ) -> None:
-        self.reader, self.transform, self.decode = reader, transform, decode
+        self.reader, self.transform = reader, transform
         self.images = _Images(reader, max_pixels, decode)
 
     @property

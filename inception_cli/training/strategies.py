@@ -23,7 +23,6 @@ rank (`rank_failures_named`), and rank 0 ends the ranks it started.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import sys
@@ -40,6 +39,7 @@ from omegaconf import DictConfig
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from inception_cli.errors import DEBUG_HINT, debugging
 from inception_cli.training.cluster import process_count
 
 DDP_TIMEOUT_S = 300.0  # conf/train.yaml's default, also for configs saved before the key existed
@@ -112,7 +112,7 @@ def rank_failures_named(trainer: pl.Trainer, run_dir: Path) -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        if trainer.world_size > 1 and os.environ.get("INCEPTION_DEBUG") != "1":
+        if trainer.world_size > 1 and not debugging():
             end_job_naming_rank(error, trainer, run_dir)
         raise
 
@@ -155,4 +155,4 @@ def rank_failure_line(error: Exception, trainer: pl.Trainer, run_dir: Path) -> s
         what = f"rank {rank} failed: {type(error).__name__}: {first or 'no message'}"
     if "resume=" not in what:
         what += f"; continue with: inception train resume={run_dir}"
-    return f"{what} (INCEPTION_DEBUG=1 shows the traceback)"
+    return f"{what} {DEBUG_HINT}"

@@ -58,9 +58,7 @@ def read_mlflow_id(run_dir: Path) -> str | None:
 
 def is_continuing(run_dir: Path) -> bool:
     """A run with a checkpoint continues (resume=, or a requeued job); a new one has none."""
-    return any(
-        layout.checkpoint(run_dir, which).is_file() for which in (layout.LAST, layout.PREVIOUS)
-    )
+    return layout.has_checkpoint(run_dir)
 
 
 def wandb_run_id(run_dir: Path) -> str:

@@ -50,7 +50,6 @@ NEEDS = {
 }
 WEIGHTS_FILE, CONFIG_FILE = "model.safetensors", "config.json"  # timm's local-dir: layout
 ONNX_FILE, TORCHSCRIPT_FILE, METADATA_FILE = "model.onnx", "model.pt", "inception.json"
-AUX_PREFIX = "AuxLogits."
 ONNX_OPSET = 17  # ONNX Runtime 1.14 (2023) and later run it
 # The export traces batches of one size and is checked on another: the batch axis is dynamic.
 EXPORT_BATCH, CHECK_BATCH = 2, 3
@@ -108,13 +107,10 @@ def to_timm_state_dict(name: str, state_dict: dict[str, torch.Tensor]) -> dict[s
     """Our state dict on timm's keys (the inverse of `convert_timm_state_dict`): the same keys,
     without the auxiliary classifier, as contiguous tensors (safetensors stores no strides).
     ValueError for a model with no timm counterpart."""
-    if catalog.entry(name).timm_name is None:
-        raise ValueError(f"model {name!r} has no timm counterpart")
-    return {
-        key: value.detach().contiguous()
-        for key, value in state_dict.items()
-        if not key.startswith(AUX_PREFIX)
-    }
+    from inception_cli.weights.pretrained import convert_timm_state_dict
+
+    same_keys = convert_timm_state_dict(name, state_dict)  # timm's keys are ours
+    return {key: value.detach().contiguous() for key, value in same_keys.items()}
 
 
 def timm_config(source: ExportSource, timm_name: str) -> dict[str, Any]:
