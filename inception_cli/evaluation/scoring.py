@@ -59,10 +59,12 @@ class Scorer:
             for member in members
         ]
         # torch.compile compiles each network at its first pass, and again for another batch
-        # size (the last, smaller batch).
-        self.uncompiled = {id(model) for model in self.models} if settings.compile else set()
-        for model in self.models if settings.compile else []:
-            model.compile()
+        # size (the last, smaller batch): the first passes are timed apart.
+        self.first_pass_pending: set[int] = set()
+        if settings.compile:
+            for model in self.models:
+                model.compile()
+                self.first_pass_pending.add(id(model))
         self.statistics = {
             member.preprocessing: (
                 torch.tensor(member.preprocessing.mean, device=device).view(-1, 1, 1),
@@ -140,8 +142,8 @@ class Scorer:
         self.synchronize()
         seconds = time.perf_counter() - start
         self.timing.forward_s += seconds
-        if id(model) in self.uncompiled:
-            self.uncompiled.discard(id(model))
+        if id(model) in self.first_pass_pending:
+            self.first_pass_pending.discard(id(model))
             self.timing.compile_s += seconds
             print(f"compiled in {seconds:.1f} s (the first forward pass, compilation included)")
         return probs

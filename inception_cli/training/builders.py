@@ -71,7 +71,7 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, facts: dict[str, Any]) -> li
     from inception_cli.training.tracking import run_hyperparameters
 
     last = LastCheckpoint(run_dir, cfg.callbacks.checkpoint_every_n_train_steps)
-    perf = PerformanceMetrics(lambda: build_model(cfg.model))
+    perf = PerformanceMetrics(lambda: build_model(cfg.model), compiled=bool(cfg.compile))
     callbacks: list[pl.Callback] = [
         perf,  # first: its step figures are logged before StepRows writes the step's row
         LogHyperparameters(run_hyperparameters(cfg, facts)),

@@ -70,8 +70,9 @@ class PerformanceMetrics(pl.Callback):
     """Logs PERF_KEYS from global rank 0, with `StepRows`'s cadence. `model_factory` builds the
     trained network anew (on the meta device, for counting its FLOPs)."""
 
-    def __init__(self, model_factory: Callable[[], nn.Module]) -> None:
+    def __init__(self, model_factory: Callable[[], nn.Module], compiled: bool = False) -> None:
         self.model_factory = model_factory
+        self.compiled = compiled  # compile=true: the first step compiles the network
         self.step_end = StepEnd(self)
         self.peak_flops: float | None = None
         self.flops_per_image: float | None = None
@@ -111,7 +112,7 @@ class PerformanceMetrics(pl.Callback):
         if self.flops_per_image is None:
             self.flops_per_image = training_flops_per_image(self.model_factory, batch_images(batch))
             self.left_out_s += time.perf_counter() - now
-            if getattr(getattr(pl_module, "model", None), "_compiled_call_impl", None):
+            if self.compiled:
                 self.compile_started = time.perf_counter()  # torch.compile works in this step
 
     def on_train_batch_end(
